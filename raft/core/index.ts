@@ -1,0 +1,3 @@
+// Public surface of the pure Raft core.
+export * from "./types.js";
+export { RaftCore } from "./raft.js";
