@@ -1,1 +1,15 @@
-export const x: number = 1;
+// The Raft library's public surface. Nothing here knows about pods or the store.
+export * from "./core/types.js";
+export { RaftCore } from "./core/raft.js";
+export { encodeConfChange, decodeConfChange } from "./core/confchange.js";
+export {
+  RaftNode,
+  NotLeaderError,
+  OutcomeUnknownError,
+  ProposalRefusedError,
+  ReadTimeoutError,
+  type RaftNodeOptions,
+  type StateMachine,
+} from "./node.js";
+export type { LogStorage, PersistBatch, StoredState } from "./storage/types.js";
+export type { PeerAddress, Transport, MessageHandler } from "./transport/types.js";

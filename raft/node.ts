@@ -1,0 +1,545 @@
+// RaftNode: the driver that gives the pure core a clock, a disk, a network
+// and a state machine. One loop owns the core: it feeds queued inputs
+// (ticks, peer messages, proposals, reads), then for each Ready persists
+// (synced) before sending, applies committed entries in order, and
+// acknowledges. Inputs that arrive while a Ready is being persisted wait and
+// are fed together afterwards, which is how proposals get batched into one
+// append and one fsync.
+
+import { randomBytes, randomInt } from "node:crypto";
+import type { Logger } from "pino";
+import { decodeConfChange } from "./core/confchange.js";
+import { RaftCore } from "./core/raft.js";
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  Message,
+  NodeId,
+  RaftStatus,
+  Ready,
+  Snapshot,
+  SnapshotMetadata,
+  SoftState,
+} from "./core/types.js";
+import type { LogStorage } from "./storage/types.js";
+import type { PeerAddress, Transport } from "./transport/types.js";
+
+/** The replicated application (the store implements it). Apply must be deterministic. */
+export interface StateMachine {
+  /** Applies one committed command; the result goes back to whoever proposed it on this member. */
+  apply(command: Uint8Array, index: number): unknown;
+  /** A membership change took effect at `index`. */
+  applyConfChange?(change: ConfChange, conf: ConfState, index: number): void;
+  /** The whole state as of the last applied index. */
+  snapshot(): Uint8Array;
+  /** Replaces the whole state (a snapshot from disk or from the leader). */
+  restore(data: Uint8Array, metadata: SnapshotMetadata): void;
+}
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  /** Voters of a brand-new cluster; ignored once storage holds a snapshot or conf entries. */
+  initialVoters: NodeId[];
+  storage: LogStorage;
+  transport: Transport;
+  stateMachine: StateMachine;
+  logger: Logger;
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Take a snapshot after this many applied entries. */
+  snapshotEvery: number;
+  /** Entries kept behind a snapshot so briefly lagging followers need no snapshot. */
+  snapshotCatchUpEntries?: number;
+  /** Address of a peer being added, from its conf change context (null: unknown). */
+  resolvePeer?: (id: NodeId, context: Uint8Array | undefined) => PeerAddress | null;
+  maxInflightMsgs?: number;
+  maxInflightBytes?: number;
+  maxMsgBytes?: number;
+  maxEntriesPerMsg?: number;
+  /** Default time a proposal or read may take before its outcome is reported unknown. */
+  requestTimeoutMs?: number;
+}
+
+/** The write was not accepted here and never entered the log. */
+export class NotLeaderError extends Error {
+  override name = "NotLeaderError";
+  constructor(readonly leader: NodeId | null, message = leader ? `not the leader; leader is ${leader}` : "no leader elected") {
+    super(message);
+  }
+}
+
+/** Refused outright (for example a membership change while another is pending). Never applied. */
+export class ProposalRefusedError extends Error {
+  override name = "ProposalRefusedError";
+}
+
+/** We do not know whether it was applied: it may still commit. Never report this as a failure. */
+export class OutcomeUnknownError extends Error {
+  override name = "OutcomeUnknownError";
+}
+
+/** A read could not be confirmed linearizable in time (no leader, partition). Nothing changed. */
+export class ReadTimeoutError extends Error {
+  override name = "ReadTimeoutError";
+}
+
+interface PendingProposal {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface PendingRead {
+  resolve(index: number): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+  /** Set once the leader answered: the read may be served when applied >= index. */
+  index: number | null;
+}
+
+type Input =
+  | { kind: "message"; message: Message }
+  | { kind: "propose"; id: string; data: Uint8Array }
+  | { kind: "confChange"; id: string; change: ConfChange }
+  | { kind: "read"; id: string }
+  | { kind: "transfer"; to: NodeId }
+  | { kind: "campaign" };
+
+// Envelope of a normal entry: [0x01][idLength:u8][id][command]. The id lets
+// the member that proposed it find its waiting caller when it applies.
+const ENVELOPE_VERSION = 1;
+
+function wrap(id: string, command: Uint8Array): Uint8Array {
+  const idBytes = Buffer.from(id, "utf8");
+  const out = new Uint8Array(2 + idBytes.length + command.length);
+  out[0] = ENVELOPE_VERSION;
+  out[1] = idBytes.length;
+  out.set(idBytes, 2);
+  out.set(command, 2 + idBytes.length);
+  return out;
+}
+
+function unwrap(data: Uint8Array): { id: string; command: Uint8Array } {
+  if (data[0] !== ENVELOPE_VERSION || data.length < 2) throw new Error("entry envelope: unknown version");
+  const idLength = data[1]!;
+  const id = Buffer.from(data.buffer, data.byteOffset + 2, idLength).toString("utf8");
+  return { id, command: data.subarray(2 + idLength) };
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  private core!: RaftCore;
+  private readonly opts: RaftNodeOptions;
+  private readonly log: Logger;
+  private inputs: Input[] = [];
+  private pendingTicks = 0;
+  private running = false;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private readonly proposals = new Map<string, PendingProposal>();
+  private readonly confChanges = new Map<string, PendingProposal & { change: ConfChange }>();
+  private readonly reads = new Map<string, PendingRead>();
+  private readonly bootId = randomBytes(4).toString("hex");
+  private seq = 0;
+  private appliedIndex = 0;
+  private appliedTerm = 0;
+  private lastSnapshotIndex = 0;
+  private soft: SoftState = { leader: null, role: "follower" };
+  private readonly softListeners = new Set<(s: SoftState, term: number) => void>();
+  private readonly appliedListeners = new Set<(index: number) => void>();
+  private fatal: Error | null = null;
+  private idle: Promise<void> = Promise.resolve();
+
+  private constructor(opts: RaftNodeOptions) {
+    this.opts = opts;
+    this.id = opts.id;
+    this.log = opts.logger;
+  }
+
+  static async start(opts: RaftNodeOptions): Promise<RaftNode> {
+    const node = new RaftNode(opts);
+    await node.boot();
+    return node;
+  }
+
+  private async boot(): Promise<void> {
+    const stored = await this.opts.storage.load();
+    const { snapshot } = stored;
+    if (snapshot) {
+      this.opts.stateMachine.restore(snapshot.data, snapshot.metadata);
+      this.appliedIndex = this.lastSnapshotIndex = snapshot.metadata.index;
+      this.appliedTerm = snapshot.metadata.term;
+    }
+    this.core = new RaftCore(
+      {
+        id: this.id,
+        electionTicks: this.opts.electionTicks,
+        heartbeatTicks: this.opts.heartbeatTicks,
+        random: (n) => randomInt(n),
+        preVote: true,
+        checkQuorum: true,
+        maxInflightMsgs: this.opts.maxInflightMsgs ?? 256,
+        maxInflightBytes: this.opts.maxInflightBytes ?? 32 << 20,
+        maxMsgBytes: this.opts.maxMsgBytes ?? 1 << 20,
+        maxEntriesPerMsg: this.opts.maxEntriesPerMsg ?? 4096,
+      },
+      {
+        hardState: stored.hardState,
+        snapshot,
+        entries: stored.entries,
+        conf: { voters: [...this.opts.initialVoters].sort(), learners: [] },
+        applied: this.appliedIndex,
+      },
+    );
+    const st = this.core.status();
+    this.log.info(
+      { term: st.term, commit: st.commit, lastIndex: st.lastIndex, snapshotIndex: snapshot?.metadata.index ?? 0, voters: st.conf.voters },
+      "raft node restored from storage",
+    );
+    // The node owns its transport and storage from here on: stop() closes both.
+    this.opts.transport.onMessage((message) => this.enqueue({ kind: "message", message }));
+    await this.opts.transport.start();
+    this.ticker = setInterval(() => {
+      this.pendingTicks++;
+      this.schedule();
+    }, this.opts.tickMs);
+    this.schedule();
+  }
+
+  // -------------------------------------------------------------------------
+  // Public API
+
+  /**
+   * Proposes a command; resolves with the state machine's result once it is
+   * applied on THIS member (so a follower that forwarded it reads its own write).
+   * Rejects with NotLeaderError/ProposalRefusedError if it never entered the
+   * log, or OutcomeUnknownError if it may still commit.
+   */
+  propose(command: Uint8Array, timeoutMs = this.opts.requestTimeoutMs ?? 5000): Promise<unknown> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    const id = `${this.id}/${this.bootId}/${++this.seq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.proposals.delete(id)) reject(new OutcomeUnknownError(`proposal ${id} not applied within ${timeoutMs} ms; it may still commit`));
+      }, timeoutMs);
+      this.proposals.set(id, { resolve, reject, timer });
+      this.enqueue({ kind: "propose", id, data: wrap(id, command) });
+    });
+  }
+
+  /** Resolves with the new configuration once the change is applied here. */
+  proposeConfChange(change: ConfChange, timeoutMs = this.opts.requestTimeoutMs ?? 10_000): Promise<ConfState> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    const id = `cc/${++this.seq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.confChanges.delete(id)) reject(new OutcomeUnknownError(`membership change not applied within ${timeoutMs} ms; it may still commit`));
+      }, timeoutMs);
+      this.confChanges.set(id, { resolve: resolve as (r: unknown) => void, reject, timer, change });
+      this.enqueue({ kind: "confChange", id, change });
+    });
+  }
+
+  /**
+   * Linearizable read barrier (ReadIndex): resolves once this member has
+   * applied everything committed when the read was confirmed by a quorum.
+   * The caller then reads its local state machine.
+   */
+  readIndex(timeoutMs = this.opts.requestTimeoutMs ?? 5000): Promise<number> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    const id = `r/${this.bootId}/${++this.seq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.reads.delete(id)) {
+          const leader = this.core.status().leader;
+          reject(new ReadTimeoutError(`linearizable read not confirmed within ${timeoutMs} ms (leader: ${leader ?? "none"})`));
+        }
+      }, timeoutMs);
+      this.reads.set(id, { resolve, reject, timer, index: null });
+      this.enqueue({ kind: "read", id });
+    });
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.enqueue({ kind: "transfer", to });
+  }
+
+  campaign(): void {
+    this.enqueue({ kind: "campaign" });
+  }
+
+  status(): RaftStatus {
+    return this.core.status();
+  }
+
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  get leader(): NodeId | null {
+    return this.soft.leader;
+  }
+
+  isLeader(): boolean {
+    return this.soft.role === "leader";
+  }
+
+  /** Called on every role or leader change with the new soft state and term. */
+  onSoftStateChange(listener: (s: SoftState, term: number) => void): () => void {
+    this.softListeners.add(listener);
+    return () => this.softListeners.delete(listener);
+  }
+
+  onApplied(listener: (index: number) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  /** Stops ticking and processing; rejects everything pending; closes transport and storage. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.idle;
+    const stopping = new OutcomeUnknownError("raft node stopped");
+    for (const [, p] of this.proposals) { clearTimeout(p.timer); p.reject(stopping); }
+    for (const [, p] of this.confChanges) { clearTimeout(p.timer); p.reject(stopping); }
+    for (const [, r] of this.reads) { clearTimeout(r.timer); r.reject(new ReadTimeoutError("raft node stopped")); }
+    this.proposals.clear();
+    this.confChanges.clear();
+    this.reads.clear();
+    await this.opts.transport.close();
+    await this.opts.storage.close();
+  }
+
+  // -------------------------------------------------------------------------
+  // The loop
+
+  private enqueue(input: Input): void {
+    if (this.stopped) return;
+    this.inputs.push(input);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.running || this.stopped || this.fatal) return;
+    this.running = true;
+    this.idle = new Promise<void>((done) => setImmediate(() => void this.run().finally(done)));
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (!this.stopped && (this.inputs.length > 0 || this.pendingTicks > 0 || this.core.hasReady())) {
+        this.feedInputs();
+        while (!this.stopped && this.core.hasReady()) {
+          await this.handleReady(this.core.ready());
+        }
+      }
+    } catch (err) {
+      // A failed disk write or an invariant violation: continuing could lose
+      // acknowledged data, so this member stops participating.
+      this.fatal = err instanceof Error ? err : new Error(String(err));
+      this.log.fatal({ err: this.fatal }, "raft node halted");
+      if (this.ticker) clearInterval(this.ticker);
+      for (const [, p] of this.proposals) { clearTimeout(p.timer); p.reject(new OutcomeUnknownError(`raft node halted: ${this.fatal.message}`)); }
+      this.proposals.clear();
+      this.onFatal?.(this.fatal);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Invoked once if the node halts (the master process exits on it). */
+  onFatal: ((err: Error) => void) | null = null;
+
+  private feedInputs(): void {
+    const ticks = this.pendingTicks;
+    this.pendingTicks = 0;
+    for (let i = 0; i < ticks; i++) this.core.tick();
+    const inputs = this.inputs;
+    this.inputs = [];
+    for (const input of inputs) {
+      switch (input.kind) {
+        case "message":
+          this.core.step(input.message);
+          break;
+        case "propose": {
+          const refusal = this.core.propose(input.data);
+          if (refusal) this.failProposal(this.proposals, input.id, refusalError(refusal, this.core.status().leader));
+          break;
+        }
+        case "confChange": {
+          const refusal = this.core.proposeConfChange(input.change);
+          if (refusal) this.failProposal(this.confChanges, input.id, refusalError(refusal, this.core.status().leader));
+          break;
+        }
+        case "read":
+          this.core.readIndex(input.id);
+          break;
+        case "transfer":
+          this.core.transferLeadership(input.to);
+          break;
+        case "campaign":
+          this.core.campaign();
+          break;
+      }
+    }
+  }
+
+  private failProposal(map: Map<string, PendingProposal>, id: string, err: Error): void {
+    const p = map.get(id);
+    if (!p) return;
+    map.delete(id);
+    clearTimeout(p.timer);
+    p.reject(err);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    // 1. Persist before anything depends on it (votes, acks, our own commit count).
+    if (rd.hardState || rd.entries.length > 0 || rd.snapshot) {
+      await this.opts.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+    }
+    // 2. Send.
+    if (rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    // 3. Apply.
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.context);
+      if (r) r.index = rs.index;
+    }
+    this.core.advance(rd);
+    if (rd.softState) this.changeSoftState(rd.softState);
+    this.releaseReads();
+    if (rd.committedEntries.length > 0 || rd.snapshot) {
+      for (const l of this.appliedListeners) l(this.appliedIndex);
+    }
+    await this.maybeSnapshot();
+  }
+
+  private applySnapshot(snapshot: Snapshot): void {
+    this.log.info({ index: snapshot.metadata.index, term: snapshot.metadata.term, bytes: snapshot.data.length }, "installing snapshot from leader");
+    this.opts.stateMachine.restore(snapshot.data, snapshot.metadata);
+    this.appliedIndex = this.lastSnapshotIndex = snapshot.metadata.index;
+    this.appliedTerm = snapshot.metadata.term;
+    this.syncPeers(snapshot.metadata.conf);
+  }
+
+  private applyEntry(e: Entry): void {
+    this.appliedIndex = e.index;
+    this.appliedTerm = e.term;
+    if (e.type === "confChange") {
+      const change = decodeConfChange(e.data);
+      // The core applies it in advance(); compute the resulting conf the same way.
+      const conf = this.confAfter(change);
+      this.opts.stateMachine.applyConfChange?.(change, conf, e.index);
+      this.syncPeers(conf, change);
+      for (const [id, p] of this.confChanges) {
+        if (p.change.type === change.type && p.change.node === change.node) {
+          this.confChanges.delete(id);
+          clearTimeout(p.timer);
+          p.resolve(conf);
+        }
+      }
+      return;
+    }
+    if (e.data.length === 0) return; // a new leader's no-op
+    const { id, command } = unwrap(e.data);
+    let result: unknown;
+    let error: Error | null = null;
+    try {
+      result = this.opts.stateMachine.apply(command, e.index);
+    } catch (err) {
+      // A deterministic state machine throws for every member alike; report it to the caller.
+      error = err instanceof Error ? err : new Error(String(err));
+      this.log.error({ err: error, index: e.index }, "state machine rejected a committed command");
+    }
+    const p = this.proposals.get(id);
+    if (!p) return;
+    this.proposals.delete(id);
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(result);
+  }
+
+  private confAfter(change: ConfChange): ConfState {
+    const conf = this.core.status().conf;
+    const without = (ids: NodeId[]) => ids.filter((x) => x !== change.node);
+    switch (change.type) {
+      case "addNode":
+        return { voters: [...new Set([...conf.voters, change.node])].sort(), learners: without(conf.learners) };
+      case "addLearner":
+        return conf.voters.includes(change.node) ? conf : { voters: conf.voters, learners: [...new Set([...conf.learners, change.node])].sort() };
+      case "removeNode":
+        return { voters: without(conf.voters), learners: without(conf.learners) };
+    }
+  }
+
+  private syncPeers(conf: ConfState, change?: ConfChange): void {
+    if (change?.type === "removeNode" && change.node !== this.id) {
+      this.opts.transport.removePeer(change.node);
+      return;
+    }
+    if (!this.opts.resolvePeer) return;
+    for (const id of [...conf.voters, ...conf.learners]) {
+      if (id === this.id) continue;
+      const context = change && change.node === id ? change.context : undefined;
+      const peer = this.opts.resolvePeer(id, context);
+      if (peer) this.opts.transport.addPeer(peer);
+    }
+  }
+
+  private releaseReads(): void {
+    for (const [id, r] of this.reads) {
+      if (r.index !== null && r.index <= this.appliedIndex) {
+        this.reads.delete(id);
+        clearTimeout(r.timer);
+        r.resolve(r.index);
+      }
+    }
+  }
+
+  private changeSoftState(s: SoftState): void {
+    const was = this.soft;
+    this.soft = s;
+    const term = this.core.status().term;
+    this.log.info({ role: s.role, leader: s.leader, term, was: was.role }, "raft role changed");
+    if (s.role !== "leader" && s.leader === null) {
+      // Reads waiting on a leader that is gone will never be answered: fail fast.
+      for (const [id, r] of this.reads) {
+        if (r.index !== null) continue;
+        this.reads.delete(id);
+        clearTimeout(r.timer);
+        r.reject(new ReadTimeoutError("leader lost before the read was confirmed"));
+      }
+    }
+    for (const l of this.softListeners) l(s, term);
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.appliedIndex - this.lastSnapshotIndex < this.opts.snapshotEvery) return;
+    const started = performance.now();
+    const metadata: SnapshotMetadata = { index: this.appliedIndex, term: this.appliedTerm, conf: this.core.status().conf };
+    const snapshot: Snapshot = { metadata, data: this.opts.stateMachine.snapshot() };
+    const compactTo = Math.max(0, metadata.index - (this.opts.snapshotCatchUpEntries ?? 5000));
+    await this.opts.storage.saveSnapshotAndCompact(snapshot, compactTo);
+    this.core.compact(snapshot, compactTo);
+    this.lastSnapshotIndex = metadata.index;
+    this.log.info({ index: metadata.index, bytes: snapshot.data.length, ms: Math.round(performance.now() - started) }, "snapshot taken");
+  }
+}
+
+function refusalError(refusal: NonNullable<ReturnType<RaftCore["propose"]>>, leader: NodeId | null): Error {
+  switch (refusal.code) {
+    case "noLeader":
+      return new NotLeaderError(leader);
+    case "transferring":
+      return new NotLeaderError(refusal.to, `leadership is moving to ${refusal.to}`);
+    case "confChangePending":
+      return new ProposalRefusedError("another membership change is still pending");
+    case "invalidConfChange":
+      return new ProposalRefusedError(`invalid membership change: ${refusal.reason}`);
+  }
+}
