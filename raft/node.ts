@@ -8,7 +8,7 @@
 
 import { randomBytes, randomInt } from "node:crypto";
 import type { Logger } from "pino";
-import { decodeConfChange } from "./core/confchange.js";
+import { decodeConfChange, encodeConfChange } from "./core/confchange.js";
 import { RaftCore } from "./core/raft.js";
 import type {
   ConfChange,
@@ -22,7 +22,7 @@ import type {
   SnapshotMetadata,
   SoftState,
 } from "./core/types.js";
-import type { LogStorage } from "./storage/types.js";
+import type { LogStorage, StoredState } from "./storage/types.js";
 import type { PeerAddress, Transport } from "./transport/types.js";
 
 /** The replicated application (the store implements it). Apply must be deterministic. */
@@ -39,8 +39,14 @@ export interface StateMachine {
 
 export interface RaftNodeOptions {
   id: NodeId;
-  /** Voters of a brand-new cluster; ignored once storage holds a snapshot or conf entries. */
-  initialVoters: NodeId[];
+  /**
+   * Members of a brand-new cluster. Used only when storage is empty: the log
+   * then starts with one committed addNode entry per member (identical on
+   * every founding member, as etcd does), so membership always comes from
+   * the log and never again from configuration. Null for a member that joins
+   * an existing cluster: it waits, with an empty log, for the leader.
+   */
+  bootstrap: { id: NodeId; context?: Uint8Array }[] | null;
   storage: LogStorage;
   transport: Transport;
   stateMachine: StateMachine;
@@ -165,7 +171,20 @@ export class RaftNode {
   }
 
   private async boot(): Promise<void> {
-    const stored = await this.opts.storage.load();
+    let stored = await this.opts.storage.load();
+    if (isEmpty(stored) && this.opts.bootstrap && this.opts.bootstrap.length > 0) {
+      const entries: Entry[] = [...this.opts.bootstrap]
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((m, i) => ({
+          term: 1,
+          index: i + 1,
+          type: "confChange" as const,
+          data: encodeConfChange({ type: "addNode", node: m.id, ...(m.context ? { context: m.context } : {}) }),
+        }));
+      await this.opts.storage.save({ hardState: { term: 1, vote: null, commit: entries.length }, entries }, true);
+      this.log.info({ members: entries.length }, "bootstrapped a new cluster");
+      stored = await this.opts.storage.load();
+    }
     const { snapshot } = stored;
     if (snapshot) {
       this.opts.stateMachine.restore(snapshot.data, snapshot.metadata);
@@ -189,7 +208,7 @@ export class RaftNode {
         hardState: stored.hardState,
         snapshot,
         entries: stored.entries,
-        conf: { voters: [...this.opts.initialVoters].sort(), learners: [] },
+        conf: { voters: [], learners: [] },
         applied: this.appliedIndex,
       },
     );
@@ -506,6 +525,15 @@ export class RaftNode {
     this.soft = s;
     const term = this.core.status().term;
     this.log.info({ role: s.role, leader: s.leader, term, was: was.role }, "raft role changed");
+    if (was.leader !== s.leader) {
+      // Proposals in flight under the old leader may or may not commit; tell
+      // their callers now instead of at their timeout (etcd: "leader changed").
+      for (const [id, p] of this.proposals) {
+        this.proposals.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new OutcomeUnknownError(`leader changed from ${was.leader ?? "none"} to ${s.leader ?? "none"}; the write may still commit`));
+      }
+    }
     if (s.role !== "leader" && s.leader === null) {
       // Reads waiting on a leader that is gone will never be answered: fail fast.
       for (const [id, r] of this.reads) {
@@ -529,6 +557,10 @@ export class RaftNode {
     this.lastSnapshotIndex = metadata.index;
     this.log.info({ index: metadata.index, bytes: snapshot.data.length, ms: Math.round(performance.now() - started) }, "snapshot taken");
   }
+}
+
+function isEmpty(s: StoredState): boolean {
+  return s.snapshot === null && s.entries.length === 0 && s.hardState.term === 0 && s.hardState.vote === null;
 }
 
 function refusalError(refusal: NonNullable<ReturnType<RaftCore["propose"]>>, leader: NodeId | null): Error {

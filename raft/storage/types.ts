@@ -22,21 +22,34 @@ export interface PersistBatch {
    */
   entries?: Entry[];
   /**
-   * A snapshot (received from the leader or taken locally). Stored entries at
-   * or below snapshot.metadata.index are discarded, unless `keepEntriesAfter`
-   * of compact says otherwise for locally taken snapshots (see compact()).
+   * A snapshot received from the leader. Stored entries at or below its index
+   * are discarded; if the stored log has the snapshot's (index, term), the
+   * entries after it stay (Raft's InstallSnapshot rule), otherwise the whole
+   * log goes. Applied before `entries`, which then continue after it.
+   * Locally taken snapshots go through saveSnapshotAndCompact instead.
    */
   snapshot?: Snapshot | null;
 }
 
 export interface LogStorage {
-  /** Reads everything back. Throws a clear error on corruption (bad checksum, gap in the log). */
+  /**
+   * Reads everything back. Throws a LogCorruptionError naming the index or key
+   * on corruption (bad checksum, undecodable record, gap, log not reaching the
+   * snapshot); never hands back a log it could not verify.
+   */
   load(): Promise<StoredState>;
-  /** Writes the batch atomically; when `sync`, resolves only once it is on disk (fsync). */
+  /**
+   * Writes the batch atomically; when `sync`, resolves only once it is on disk
+   * (fsync). Calls are applied in call order. A batch that breaks the log's
+   * rules (a gap, entries at or below the snapshot, a lower term, an older
+   * snapshot) is a caller bug: it rejects and writes nothing.
+   */
   save(batch: PersistBatch, sync: boolean): Promise<void>;
   /**
-   * Stores a locally taken snapshot and drops entries at or below
-   * `compactTo` (<= snapshot index), keeping a tail for slow followers.
+   * Stores a locally taken snapshot (synced) and drops entries at or below
+   * `compactTo` (<= snapshot index). Entries between compactTo and the
+   * snapshot index stay on disk, but load() returns only entries after the
+   * snapshot, as InitialState expects.
    */
   saveSnapshotAndCompact(snapshot: Snapshot, compactTo: number): Promise<void>;
   close(): Promise<void>;

@@ -118,8 +118,11 @@ class Invalid extends Error {}
 
 type Obj = Record<string, unknown>;
 
+/** A plain map as the decoder builds it (not an array, bytes, Date or an extension's class). */
 function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+  if (typeof v !== "object" || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 function obj(v: unknown, what: string): Obj {
