@@ -1,0 +1,228 @@
+// A master: Raft node (LevelDB + WebSockets) + the replicated store + the
+// clientPort (etcd v3 JSON API, health and status). Leader-only loops (lease
+// expiry, auto-compaction; later the scheduler and controllers) follow the
+// node's role.
+
+import { mkdirSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { RaftNode, type NodeId } from "../../raft/index.js";
+import { LevelLogStorage } from "../../raft/storage/index.js";
+import { WebSocketTransport } from "../../raft/transport/websocket.js";
+import type { PeerAddress } from "../../raft/transport/types.js";
+import { findMaster, masterDataDir, type ClusterConfig, type MasterConfig } from "../config/index.js";
+import { AutoCompactor } from "../store/auto-compactor.js";
+import { createGatewayHandler } from "../store/gateway/index.js";
+import { memberIdOf } from "../store/identity.js";
+import { KvService } from "../store/kv-service.js";
+import { Lessor } from "../store/lessor.js";
+import { encodeMemberContext } from "../store/members.js";
+import { encodeCommand } from "../store/mvcc/index.js";
+import { StoreStateMachine } from "../store/state-machine.js";
+import { decideBootstrap } from "./join.js";
+import { checkBearer, sendJson } from "./http.js";
+
+export const PINSETTER_VERSION = "0.1.0";
+/** What /v3/maintenance/status reports: etcd's API level, so etcd clients accept us. */
+export const ETCD_API_VERSION = "3.4.0";
+
+export interface MasterStatus {
+  name: string;
+  role: string;
+  term: number;
+  leader: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  revision: number;
+  /** Leader only: each member's match index. */
+  matchIndex: Record<string, number> | null;
+  voters: string[];
+  learners: string[];
+  healthy: boolean;
+}
+
+export class Master {
+  private constructor(
+    readonly config: ClusterConfig,
+    readonly self: MasterConfig,
+    readonly node: RaftNode,
+    readonly kv: KvService,
+    private readonly lessor: Lessor,
+    private readonly compactor: AutoCompactor,
+    private readonly clientServer: Server,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: ClusterConfig, name: string, logger: Logger): Promise<Master> {
+    const self = findMaster(config, name);
+    const log = logger.child({ member: name });
+    const dataDir = masterDataDir(config, name);
+    mkdirSync(dataDir, { recursive: true });
+
+    const storage = await LevelLogStorage.open(join(dataDir, "raft"), { logger: log.child({ component: "raft-storage" }) });
+    const stored = await storage.load();
+    const fresh = stored.snapshot === null && stored.entries.length === 0 && stored.hardState.term === 0;
+    let bootstrap: { id: NodeId; context: Uint8Array }[] | null = null;
+    if (fresh) {
+      const decision = await decideBootstrap(config, self, log);
+      if (decision.mode === "refuse") {
+        await storage.close();
+        throw new Error(decision.reason);
+      }
+      if (decision.mode === "bootstrap") {
+        bootstrap = config.masters.map((m) => ({ id: m.name, context: encodeMemberContext(m) }));
+        log.info({ members: config.masters.map((m) => m.name) }, "founding a new cluster");
+      } else {
+        log.info({ via: decision.via }, "joining the existing cluster");
+      }
+    }
+
+    const sm = new StoreStateMachine(config.clusterName);
+    const configured = new Map(config.masters.map((m) => [m.name, m]));
+    const transport = new WebSocketTransport({
+      self: { id: name, host: self.host, port: self.raftPort },
+      clusterName: config.clusterName,
+      token: config.token,
+      peers: config.masters.filter((m) => m.name !== name).map((m) => ({ id: m.name, host: m.host, port: m.raftPort })),
+      logger: log.child({ component: "raft-transport" }),
+    });
+    const resolvePeer = (id: NodeId, context: Uint8Array | undefined): PeerAddress | null => {
+      const fromContext = context ? safeJson(context) : null;
+      if (fromContext) return { id, host: fromContext.host, port: fromContext.raftPort };
+      const known = sm.members.get(id) ?? configured.get(id);
+      return known ? { id, host: known.host, port: known.raftPort } : null;
+    };
+
+    const node = await RaftNode.start({
+      id: name,
+      bootstrap,
+      storage,
+      transport,
+      stateMachine: sm,
+      logger: log.child({ component: "raft" }),
+      tickMs: config.raft.tickMs,
+      heartbeatTicks: config.raft.heartbeatTicks,
+      electionTicks: config.raft.electionTicks,
+      snapshotEvery: config.raft.snapshotEvery,
+      resolvePeer,
+      maxInflightMsgs: config.raft.maxInflightMsgs,
+      maxInflightBytes: config.raft.maxInflightBytes,
+      maxMsgBytes: config.raft.maxMsgBytes,
+      maxEntriesPerMsg: config.raft.maxEntriesPerMsg,
+      requestTimeoutMs: Math.max(5000, 5 * config.raft.electionTimeoutMs),
+    });
+
+    const propose = (command: Parameters<typeof encodeCommand>[0]) => node.propose(encodeCommand(command));
+    const lessor = new Lessor(sm, propose, log.child({ component: "lessor" }));
+    node.onSoftStateChange((s) => (s.role === "leader" ? lessor.promote() : lessor.demote()));
+    if (node.isLeader()) lessor.promote();
+
+    const kv = new KvService({
+      node,
+      sm,
+      lessor,
+      self: { ...self, id: memberIdOf(config.clusterName, name), isLearner: false },
+      clusterName: config.clusterName,
+      peerToken: config.clientAuth === "token" ? config.token : null,
+      configuredMasters: config.masters,
+      logger: log.child({ component: "kv" }),
+      version: ETCD_API_VERSION,
+    });
+    const compactor = new AutoCompactor({
+      retainMinutes: config.store.retainMinutes,
+      currentRevision: () => sm.mvcc.revision,
+      compactRevision: () => sm.mvcc.compactRevision,
+      isLeader: () => node.isLeader(),
+      propose,
+      logger: log.child({ component: "compactor" }),
+    });
+
+    const gateway = createGatewayHandler(kv, {
+      auth: config.clientAuth === "token" ? { mode: "token", token: config.token } : { mode: "none" },
+      logger: log.child({ component: "gateway" }),
+    });
+    let master: Master | null = null;
+    const clientServer = createServer((req, res) => {
+      if (master && master.serveOwnPaths(req, res)) return;
+      gateway(req, res);
+    });
+    clientServer.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      clientServer.once("error", reject);
+      clientServer.listen(self.clientPort, self.host, () => {
+        clientServer.off("error", reject);
+        resolve();
+      });
+    });
+    master = new Master(config, self, node, kv, lessor, compactor, clientServer, log);
+    node.onFatal = (err) => {
+      log.fatal({ err }, "raft halted; exiting so a supervisor can restart this master from disk");
+      process.exit(70);
+    };
+    log.info({ host: self.host, raftPort: self.raftPort, clientPort: self.clientPort }, "master started");
+    return master;
+  }
+
+  status(): MasterStatus {
+    const st = this.node.status();
+    const matchIndex = st.progress ? Object.fromEntries(Object.entries(st.progress).map(([k, v]) => [k, v.match])) : null;
+    return {
+      name: this.self.name,
+      role: st.role,
+      term: st.term,
+      leader: st.leader,
+      commitIndex: st.commit,
+      appliedIndex: this.node.applied,
+      lastIndex: st.lastIndex,
+      revision: this.kv.header().revision,
+      matchIndex,
+      voters: st.conf.voters,
+      learners: st.conf.learners,
+      healthy: st.leader !== null,
+    };
+  }
+
+  /** /healthz (process up), /readyz (has a leader and applied the log), /status (JSON). */
+  private serveOwnPaths(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz" || path === "/livez") {
+      sendJson(res, 200, { ok: true });
+      return true;
+    }
+    if (path === "/readyz") {
+      const st = this.node.status();
+      const ready = st.leader !== null && this.node.applied >= st.commit - 1000;
+      sendJson(res, ready ? 200 : 503, { ready, leader: st.leader, commitIndex: st.commit, appliedIndex: this.node.applied });
+      return true;
+    }
+    if (path === "/status") {
+      if (!checkBearer(req, res, this.config.clientAuth === "token" ? this.config.token : null)) return true;
+      sendJson(res, 200, this.status());
+      return true;
+    }
+    return false;
+  }
+
+  async stop(): Promise<void> {
+    this.compactor.close();
+    this.lessor.close();
+    this.kv.close();
+    await new Promise<void>((resolve) => {
+      this.clientServer.close(() => resolve());
+      this.clientServer.closeAllConnections();
+    });
+    await this.node.stop();
+    this.log.info("master stopped");
+  }
+}
+
+function safeJson(data: Uint8Array): { host: string; raftPort: number } | null {
+  try {
+    const v = JSON.parse(Buffer.from(data).toString("utf8")) as { host?: unknown; raftPort?: unknown };
+    return typeof v.host === "string" && typeof v.raftPort === "number" ? { host: v.host, raftPort: v.raftPort } : null;
+  } catch {
+    return null;
+  }
+}
