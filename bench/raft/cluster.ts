@@ -26,6 +26,8 @@ export interface ClusterOptions {
   heartbeatTicks?: number;
   electionTicks?: number;
   snapshotEvery?: number;
+  /** Extra node flags for the member processes (e.g. --cpu-prof when profiling). */
+  execArgv?: string[];
 }
 
 interface Member {
@@ -60,7 +62,7 @@ export class RaftProcessCluster {
     const args = ["--id", id, "--dir", m.dir, "--peers", peers, "--tickMs", String(this.opts.tickMs ?? 10),
       "--heartbeatTicks", String(this.opts.heartbeatTicks ?? 10), "--electionTicks", String(this.opts.electionTicks ?? 100),
       "--snapshotEvery", String(this.opts.snapshotEvery ?? 10_000)];
-    const child = fork(MEMBER_SCRIPT, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(MEMBER_SCRIPT, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: this.opts.execArgv ?? [] });
     m.child = child;
     await new Promise<void>((resolve, reject) => {
       const onMessage = (msg: Record<string, unknown>) => {

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   const tickMs = Number(args.tickMs ?? 10);
   const node = await RaftNode.start({
     id: self.id,
-    initialVoters: peers.map((p) => p.id),
+    bootstrap: peers.map((p) => ({ id: p.id })),
     storage: await LevelLogStorage.open(args.dir!, { logger }),
     transport: new WebSocketTransport({
       self,

@@ -302,7 +302,7 @@ export class WebSocketTransport implements Transport {
     }
     const peer: Peer = {
       address: { ...address },
-      dials: this.self.id < address.id,
+      dials: this.self.id > address.id,
       outbox: new Outbox(this.maxQueueMessages, this.maxQueueBytes),
       conn: null,
       dialing: null,

@@ -20,12 +20,12 @@ import { Lessor } from "../store/lessor.js";
 import { encodeMemberContext } from "../store/members.js";
 import { encodeCommand } from "../store/mvcc/index.js";
 import { StoreStateMachine } from "../store/state-machine.js";
+import { ETCD_API_VERSION } from "../version.js";
 import { decideBootstrap } from "./join.js";
 import { checkBearer, sendJson } from "./http.js";
+import { LearnerPromoter } from "./learner-promoter.js";
 
-export const PINSETTER_VERSION = "0.1.0";
-/** What /v3/maintenance/status reports: etcd's API level, so etcd clients accept us. */
-export const ETCD_API_VERSION = "3.4.0";
+export { PINSETTER_VERSION, ETCD_API_VERSION } from "../version.js";
 
 export interface MasterStatus {
   name: string;
@@ -51,6 +51,7 @@ export class Master {
     readonly kv: KvService,
     private readonly lessor: Lessor,
     private readonly compactor: AutoCompactor,
+    private readonly promoter: LearnerPromoter,
     private readonly clientServer: Server,
     private readonly log: Logger,
   ) {}
@@ -156,7 +157,8 @@ export class Master {
         resolve();
       });
     });
-    master = new Master(config, self, node, kv, lessor, compactor, clientServer, log);
+    const promoter = new LearnerPromoter(node, kv, log.child({ component: "promoter" }));
+    master = new Master(config, self, node, kv, lessor, compactor, promoter, clientServer, log);
     node.onFatal = (err) => {
       log.fatal({ err }, "raft halted; exiting so a supervisor can restart this master from disk");
       process.exit(70);
@@ -207,6 +209,7 @@ export class Master {
 
   async stop(): Promise<void> {
     this.compactor.close();
+    this.promoter.close();
     this.lessor.close();
     this.kv.close();
     await new Promise<void>((resolve) => {

@@ -257,16 +257,35 @@ export class KvService {
     return this.sm.members.list();
   }
 
-  /** Adds a member known from the config by its peer URL (etcd's API speaks URLs). */
-  async memberAdd(peerURLs: string[], isLearner: boolean): Promise<MemberInfo> {
+  /**
+   * Adds a member by its peer URL (etcd's API). Its name and other ports come
+   * from this master's config, or from `extra` (a Pinsetter extension of the
+   * request that pinctl sends, so a master need not be restarted with the
+   * new config before it can add a new member).
+   */
+  async memberAdd(
+    peerURLs: string[],
+    isLearner: boolean,
+    extra?: { name?: string; clientPort?: number; apiPort?: number },
+  ): Promise<MemberInfo> {
     const wanted = new Set(peerURLs.map(normalizeUrl));
-    const configured = this.opts.configuredMasters.find((m) => wanted.has(normalizeUrl(`http://${m.host}:${m.raftPort}`)));
-    if (!configured) {
+    let candidate: (MemberAddresses & { name: string }) | undefined = this.opts.configuredMasters.find((m) =>
+      wanted.has(normalizeUrl(`http://${m.host}:${m.raftPort}`)),
+    );
+    if (!candidate && extra?.name && extra.clientPort && extra.apiPort && peerURLs.length > 0) {
+      const peer = parseUrl(peerURLs[0]!);
+      if (peer) candidate = { name: extra.name, host: peer.host, raftPort: peer.port, clientPort: extra.clientPort, apiPort: extra.apiPort };
+    }
+    if (!candidate) {
       throw new ApiError(
         400,
         GrpcCode.InvalidArgument,
         `etcdserver: no master in the cluster config listens on ${peerURLs.join(", ")}; add it to cluster.config.json first`,
       );
+    }
+    const configured = candidate;
+    if (extra?.name && extra.name !== configured.name) {
+      throw new ApiError(400, GrpcCode.InvalidArgument, `etcdserver: peer URL belongs to ${configured.name}, not ${extra.name}`);
     }
     if (this.sm.members.get(configured.name)) {
       throw new ApiError(400, GrpcCode.FailedPrecondition, "etcdserver: Peer URLs already exists");
@@ -355,6 +374,16 @@ export class KvService {
     this.hub.close();
     for (const c of this.leaderClients.values()) c.close();
     this.leaderClients.clear();
+  }
+}
+
+function parseUrl(url: string): { host: string; port: number } | null {
+  try {
+    const u = new URL(url);
+    const port = Number(u.port);
+    return u.hostname && port > 0 ? { host: u.hostname, port } : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `pinctl`: the Pinsetter client, kubectl-like.
+
+import { Command } from "commander";
+import { PINSETTER_VERSION } from "../version.js";
+import { registerCluster } from "./pinctl/cluster.js";
+import { registerKv } from "./pinctl/kv.js";
+
+const program = new Command();
+program
+  .name("pinctl")
+  .description("command-line client for a Pinsetter cluster")
+  .version(PINSETTER_VERSION)
+  .option("--server <url>", "a master's URL (default: the config's masters, tried in turn)")
+  .option("--config <file>", "cluster config (default: $PINSETTER_CONFIG or ./cluster.config.json)")
+  .option("-n, --namespace <namespace>", "namespace", "default")
+  .option("-o, --output <format>", "table|wide|json|yaml|name", "table")
+  .option("--token <token>", "bearer token (default: the config's token or $PINSETTER_TOKEN)")
+  .showHelpAfterError();
+
+registerCluster(program);
+registerKv(program);
+
+program.exitOverride((err) => {
+  // commander already printed its one-line message (unknown command, missing argument).
+  process.exit(err.exitCode === 0 ? 0 : 1);
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,52 @@
+// What every pinctl command needs: the config (optional with --server), the
+// endpoints to try in turn, the token, and the output format.
+
+import { existsSync } from "node:fs";
+import { loadClusterConfig, resolveConfigPath, type ClusterConfig } from "../../config/index.js";
+import { EtcdClient } from "../../client/etcd-client.js";
+import { UserError } from "../errors.js";
+
+export type OutputFormat = "table" | "wide" | "json" | "yaml" | "name";
+
+export interface GlobalOptions {
+  server?: string;
+  config?: string;
+  namespace?: string;
+  output?: string;
+  token?: string;
+}
+
+export interface PinctlContext {
+  config: ClusterConfig | null;
+  /** Client URLs (clientPort) to try in turn. */
+  endpoints: string[];
+  token: string | undefined;
+  output: OutputFormat;
+  namespace: string;
+}
+
+const FORMATS: OutputFormat[] = ["table", "wide", "json", "yaml", "name"];
+
+export function resolveContext(opts: GlobalOptions): PinctlContext {
+  const output = (opts.output ?? "table") as OutputFormat;
+  if (!FORMATS.includes(output)) throw new UserError(`unknown output format "${opts.output}"; use one of ${FORMATS.join(", ")}`);
+  let config: ClusterConfig | null = null;
+  const path = resolveConfigPath({ path: opts.config });
+  if (opts.config || process.env.PINSETTER_CONFIG || existsSync(path.path)) {
+    config = loadClusterConfig({ path: opts.config });
+  }
+  let endpoints: string[];
+  if (opts.server) {
+    endpoints = [opts.server.replace(/\/+$/, "")];
+  } else if (config) {
+    endpoints = config.masters.map((m) => `http://${m.host}:${m.clientPort}`);
+  } else {
+    throw new UserError("no cluster to talk to: pass --server URL or --config FILE (or run where cluster.config.json is)");
+  }
+  const token = opts.token ?? process.env.PINSETTER_TOKEN ?? (config && config.clientAuth === "token" ? config.token : undefined);
+  return { config, endpoints, token, output, namespace: opts.namespace ?? "default" };
+}
+
+export function storeClient(ctx: PinctlContext, timeoutMs = 10_000): EtcdClient {
+  return new EtcdClient({ endpoints: ctx.endpoints, ...(ctx.token ? { token: ctx.token } : {}), timeoutMs, connectTimeoutMs: 1000 });
+}

@@ -1,0 +1,159 @@
+// `pinsetter up`: starts every master of the config as a child process (each
+// on its own loopback address, logs to <dataDir>/<name>/master.log), shows a
+// live status table (role, term, commit per master, the leader marked), and
+// on Ctrl-C stops them all. A second `up` on the same data dir restarts the
+// same members from their data.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { masterDataDir, type ClusterConfig, type MasterConfig } from "../config/index.js";
+import type { MasterStatus } from "../master/master.js";
+
+const PINSETTER_SCRIPT = fileURLToPath(new URL("./pinsetter.js", import.meta.url));
+const STOP_GRACE_MS = 10_000;
+
+interface Child {
+  master: MasterConfig;
+  process: ChildProcess | null;
+  exitCode: number | string | null;
+  logFile: string;
+  status: MasterStatus | null;
+  error: string | null;
+}
+
+export async function runUp(config: ClusterConfig, opts: { live: boolean }): Promise<void> {
+  const children: Child[] = config.masters.map((m) => ({
+    master: m,
+    process: null,
+    exitCode: null,
+    logFile: join(masterDataDir(config, m.name), "master.log"),
+    status: null,
+    error: null,
+  }));
+
+  for (const child of children) startChild(config, child);
+  if (config.nodes.length > 0) {
+    process.stdout.write(`note: ${config.nodes.length} node(s) in the config are not started: the kubelet is not part of this build yet\n`);
+  }
+  process.stdout.write(`started ${children.length} masters; logs under ${config.dataDir}; Ctrl-C stops them all\n`);
+
+  let stopping = false;
+  const render = opts.live ? liveRenderer() : lineRenderer();
+  const poller = setInterval(() => {
+    void pollAll(config, children).then(() => {
+      if (!stopping) render(config, children);
+    });
+  }, 500);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(poller);
+      process.stdout.write("\nstopping all masters...\n");
+      void stopAll(children).then(resolve);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  process.stdout.write("all masters stopped\n");
+}
+
+function startChild(config: ClusterConfig, child: Child): void {
+  mkdirSync(masterDataDir(config, child.master.name), { recursive: true });
+  const proc = spawn(
+    process.execPath,
+    [PINSETTER_SCRIPT, "--config", config.configPath, "master", "--name", child.master.name, "--log-file", child.logFile],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  child.process = proc;
+  child.exitCode = null;
+  proc.on("exit", (code, signal) => {
+    child.process = null;
+    child.exitCode = code ?? signal ?? "?";
+    child.error = stderr.trim().split("\n").pop() ?? null;
+  });
+}
+
+async function pollAll(config: ClusterConfig, children: Child[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      if (!child.process) {
+        child.status = null;
+        return;
+      }
+      try {
+        const res = await fetch(`http://${child.master.host}:${child.master.clientPort}/status`, {
+          headers: { authorization: `Bearer ${config.token}` },
+          signal: AbortSignal.timeout(400),
+        });
+        child.status = res.ok ? ((await res.json()) as MasterStatus) : null;
+        child.error = res.ok ? null : `status ${res.status}`;
+      } catch {
+        child.status = null;
+      }
+    }),
+  );
+}
+
+function describe(child: Child): string[] {
+  const s = child.status;
+  const name = child.master.name;
+  const addr = `${child.master.host}:${child.master.clientPort}`;
+  if (!child.process) return [name, addr, `exited (${String(child.exitCode)})`, "-", "-", "-", child.error ?? ""];
+  if (!s) return [name, addr, "starting", "-", "-", "-", ""];
+  const role = s.role === "leader" ? "LEADER *" : s.role;
+  return [name, addr, role, String(s.term), String(s.commitIndex), String(s.appliedIndex), s.leader ? `leader: ${s.leader}` : "no leader"];
+}
+
+function table(children: Child[]): string {
+  const rows = [["MASTER", "CLIENT", "ROLE", "TERM", "COMMIT", "APPLIED", ""], ...children.map(describe)];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** Redraws the table in place on a terminal. */
+function liveRenderer(): (config: ClusterConfig, children: Child[]) => void {
+  let previousLines = 0;
+  return (config, children) => {
+    const text = `cluster ${config.clusterName}  (${new Date().toLocaleTimeString()})\n${table(children)}\n`;
+    if (previousLines > 0) process.stdout.write(`\x1b[${previousLines}A\x1b[J`);
+    process.stdout.write(text);
+    previousLines = text.split("\n").length - 1;
+  };
+}
+
+/** Prints one line whenever leadership or a member's state changes (logs, pipes). */
+function lineRenderer(): (config: ClusterConfig, children: Child[]) => void {
+  let last = "";
+  return (_config, children) => {
+    const summary = children.map((c) => describe(c).slice(0, 4).join(" ")).join(" | ");
+    if (summary === last) return;
+    last = summary;
+    process.stdout.write(`${new Date().toISOString()} ${summary}\n`);
+  };
+}
+
+async function stopAll(children: Child[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          const proc = child.process;
+          if (!proc) return resolve();
+          const killer = setTimeout(() => proc.kill("SIGKILL"), STOP_GRACE_MS);
+          proc.once("exit", () => {
+            clearTimeout(killer);
+            resolve();
+          });
+          proc.kill("SIGTERM");
+        }),
+    ),
+  );
+}
