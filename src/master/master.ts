@@ -29,6 +29,7 @@ export { PINSETTER_VERSION, ETCD_API_VERSION } from "../version.js";
 
 export interface MasterStatus {
   name: string;
+  pid: number;
   role: string;
   term: number;
   leader: string | null;
@@ -172,6 +173,7 @@ export class Master {
     const matchIndex = st.progress ? Object.fromEntries(Object.entries(st.progress).map(([k, v]) => [k, v.match])) : null;
     return {
       name: this.self.name,
+      pid: process.pid,
       role: st.role,
       term: st.term,
       leader: st.leader,
