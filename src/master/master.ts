@@ -54,6 +54,7 @@ export class Master {
     private readonly compactor: AutoCompactor,
     private readonly promoter: LearnerPromoter,
     private readonly clientServer: Server,
+    private readonly gateway: ReturnType<typeof createGatewayHandler>,
     private readonly log: Logger,
   ) {}
 
@@ -151,6 +152,8 @@ export class Master {
       gateway(req, res);
     });
     clientServer.keepAliveTimeout = 30_000;
+    // Watch and keepalive streams may keep their request body open for hours.
+    clientServer.requestTimeout = 0;
     await new Promise<void>((resolve, reject) => {
       clientServer.once("error", reject);
       clientServer.listen(self.clientPort, self.host, () => {
@@ -159,7 +162,7 @@ export class Master {
       });
     });
     const promoter = new LearnerPromoter(node, kv, log.child({ component: "promoter" }));
-    master = new Master(config, self, node, kv, lessor, compactor, promoter, clientServer, log);
+    master = new Master(config, self, node, kv, lessor, compactor, promoter, clientServer, gateway, log);
     node.onFatal = (err) => {
       log.fatal({ err }, "raft halted; exiting so a supervisor can restart this master from disk");
       process.exit(70);
@@ -213,6 +216,7 @@ export class Master {
     this.compactor.close();
     this.promoter.close();
     this.lessor.close();
+    this.gateway.close();
     this.kv.close();
     await new Promise<void>((resolve) => {
       this.clientServer.close(() => resolve());

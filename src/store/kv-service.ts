@@ -203,6 +203,11 @@ export class KvService {
     }
   }
 
+  /** IDs of every lease in the local store, ascending (etcd serves LeaseLeases locally too). */
+  leaseIds(): number[] {
+    return this.sm.mvcc.leases().map((l) => l.id);
+  }
+
   async leaseTimeToLive(id: number, keys: boolean): Promise<LeaseTimeToLiveResponse & { ttl: number }> {
     if (!this.node.isLeader()) {
       const client = this.leaderClient();
