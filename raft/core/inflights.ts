@@ -33,6 +33,13 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message: it was probably lost, and a full window would stall replication forever. */
+  freeFirstOne(): void {
+    if (this.head >= this.queue.length) return;
+    this.totalBytes -= this.queue[this.head]!.bytes;
+    this.head++;
+  }
+
   full(): boolean {
     return this.count() >= this.maxMessages || (this.maxBytes > 0 && this.totalBytes >= this.maxBytes);
   }

@@ -720,6 +720,10 @@ export class RaftCore {
     if (!pr) return;
     pr.recentActive = true;
     pr.probeSent = false;
+    // If appends were lost, a full inflight window would stall replication
+    // (heartbeats get through, appends are never sent again): free a slot so
+    // one append goes out; the follower's rejection then rewinds us.
+    if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
     if (m.context === "") return;
     const acks = this.readOnly.ack(m.context, m.from);

@@ -1,0 +1,38 @@
+// Seeds that once failed, kept as permanent regression tests (a failing seed
+// is a bug found forever). To add one: copy the seed, node count and steps
+// from the replay command the failure printed
+//   npm run sim -- --seeds 1 --from 4242 --nodes 5 --steps 8000
+// into REGRESSIONS below as { seed: 4242, nodes: 5, steps: 8000, note: "..." }
+// with a note naming the bug (and its fix), once the fix lands.
+
+import { describe, expect, it } from "vitest";
+import { DEFAULT_STEPS, formatFailure, runSeed } from "./run.js";
+
+interface Regression {
+  seed: number;
+  nodes: 3 | 5;
+  /** Steps of the fault phase, as in the replay command (default DEFAULT_STEPS). */
+  steps?: number;
+  note: string;
+}
+
+const REGRESSIONS: Regression[] = [];
+
+describe("regression seeds", () => {
+  it("a seed replays exactly: same trace, same outcome", () => {
+    const a = runSeed(7, { nodes: 5, steps: 3000, fullTrace: true });
+    const b = runSeed(7, { nodes: 5, steps: 3000, fullTrace: true });
+    expect(b.fingerprint).toBe(a.fingerprint);
+    expect(b.stats).toEqual(a.stats);
+    expect(b.ok).toBe(a.ok);
+    expect(b.failure?.trace ?? null).toEqual(a.failure?.trace ?? null);
+  });
+
+  for (const r of REGRESSIONS) {
+    it(`seed ${r.seed} (${r.nodes} members): ${r.note}`, () => {
+      const result = runSeed(r.seed, { nodes: r.nodes, steps: r.steps ?? DEFAULT_STEPS });
+      if (!result.ok) console.error(formatFailure(result));
+      expect(result.failure?.message ?? null).toBeNull();
+    });
+  }
+});

@@ -1,0 +1,371 @@
+// Scripted scenarios, one per classic Raft trap (RAFT-NOTES.md). Each drives
+// the real core through the step-by-step harness: messages wait in a mailbox
+// until the test delivers or drops them, and every safety invariant of the
+// seeded simulator is checked after every action, so a wrong move fails even
+// where the test asserts nothing.
+
+import { describe, expect, it } from "vitest";
+import type { Message, MsgApp, MsgVoteResp } from "../../raft/core/types.js";
+import { Harness } from "./harness.js";
+
+const app = (to: string) => (m: Message): m is MsgApp => m.type === "app" && m.to === to;
+
+describe("Raft traps, scripted", () => {
+  it("figure 8: a leader does not commit an old-term entry by counting replicas", () => {
+    // One entry per AppendEntries, so the leader can ship index 2 without index 3.
+    const h = new Harness({ nodes: 5, raft: { maxEntriesPerMsg: 1 } });
+    h.elect("n1");
+    h.stabilize();
+    const t1 = h.status("n1").term;
+
+    // (a) n1 appends "a" at index 2 and gets it to n2 only, then crashes.
+    h.propose("n1", "a");
+    h.deliver(app("n2"));
+    h.drop();
+    h.crash("n1");
+    expect(h.termAt("n2", 2)).toBe(t1);
+
+    // (b) n5 wins the next term with n3 and n4 and appends its own index 2, which reaches nobody.
+    h.elect("n5", ["n3", "n4", "n5"], true);
+    const t2 = h.status("n5").term;
+    expect(h.termAt("n5", 2)).toBe(t2);
+    h.crash("n5");
+
+    // (c) n1 comes back and wins a later term with n2 and n3; it ships index 2 (of term t1) to n3.
+    h.restart("n1");
+    h.elect("n1", ["n1", "n2", "n3"], true);
+    const t3 = h.status("n1").term;
+    expect(t3).toBeGreaterThan(t2);
+    // Traffic n1<->n2 flows; n3 gets only AppendEntries that it must reject
+    // (n1's probe beyond its log) or that carry nothing past index 2.
+    const toN3 = (m: Message): boolean =>
+      m.type !== "app" || m.prevIndex > h.node("n3").disk.lastIndex() || m.entries.every((e) => e.index <= 2);
+    const shipped = (m: Message): boolean =>
+      ((m.from === "n1" || m.to === "n1") && (m.from === "n2" || m.to === "n2")) ||
+      (m.from === "n3" && m.to === "n1") ||
+      (m.from === "n1" && m.to === "n3" && toN3(m));
+    for (let i = 0; i < 10 && (h.status("n1").progress?.n3?.match ?? 0) < 2; i++) {
+      h.tick("n1");
+      while (h.deliver(shipped) > 0);
+      h.drop();
+    }
+    // n1, n2 and n3 now all store (2, t1), a majority of five, and n1 knows it...
+    expect(h.termAt("n3", 2)).toBe(t1);
+    expect(h.status("n1").progress?.n3?.match).toBeGreaterThanOrEqual(2);
+    // ...but the entry is of an older term: counting replicas must not commit it.
+    expect(h.status("n1").commit).toBeLessThan(2);
+    h.drop();
+
+    // (d) n1 crashes again; n5 wins with n3 and n4 (its last entry has the higher term)
+    // and replaces index 2 everywhere. Had n1 committed "a", this would lose it.
+    h.crash("n1");
+    h.restart("n5");
+    h.elect("n5", ["n2", "n3", "n4", "n5"]);
+    h.stabilize(["n2", "n3", "n4", "n5"]);
+    for (const id of ["n2", "n3", "n4", "n5"]) expect(h.termAt(id, 2)).toBe(t2);
+    expect(h.status("n5").commit).toBeGreaterThanOrEqual(2);
+    expect(h.cluster.check.payloadIndex.has("a")).toBe(false);
+  });
+
+  it("figure 8 (e): an old-term entry commits through an entry of the leader's own term", () => {
+    const h = new Harness({ nodes: 3 });
+    h.elect("n1");
+    h.stabilize();
+    h.propose("n1", "old");
+    h.deliver(app("n2")); // only n2 gets it; n2's ack is lost
+    h.drop();
+    h.crash("n1");
+    h.elect("n2", ["n2", "n3"]);
+    h.stabilize(["n2", "n3"]);
+    h.tick("n2"); // the heartbeat tells n3 the new commit index
+    h.stabilize(["n2", "n3"]);
+    // n2's no-op of its own term committed, and "old" with it.
+    expect(h.cluster.check.payloadIndex.get("old")).toBe(2);
+    expect(h.applied.get("n3")).toContain("old");
+  });
+
+  it("a leader cut off from the majority steps down within an election timeout (CheckQuorum) and its writes never commit", () => {
+    const h = new Harness({ nodes: 5, raft: { checkQuorum: true, preVote: true } });
+    const { electionTicks } = h.tuning;
+    h.elect("n1");
+    h.stabilize();
+    const term = h.status("n1").term;
+
+    h.isolate("n1");
+    expect(h.propose("n1", "stale")).toBeNull(); // accepted: n1 still believes it leads
+    let ticks = 0;
+    while (h.status("n1").role === "leader") {
+      h.tick("n1");
+      h.stabilize();
+      ticks++;
+      // The quorum check runs every election timeout; the first one may still see old acks.
+      expect(ticks).toBeLessThanOrEqual(2 * electionTicks);
+    }
+
+    // The majority elects a new leader in a later term.
+    const majority = ["n2", "n3", "n4", "n5"];
+    for (let i = 0; i < 10 * electionTicks && h.leader() === "n1"; i++) {
+      h.tickAll(1, majority);
+      h.stabilize(majority);
+    }
+    for (let i = 0; i < 10 * electionTicks && !majority.some((id) => h.status(id).role === "leader"); i++) {
+      h.tickAll(1, majority);
+      h.stabilize(majority);
+    }
+    const newLeader = majority.find((id) => h.status(id).role === "leader");
+    expect(newLeader).toBeDefined();
+    expect(h.status(newLeader!).term).toBeGreaterThan(term);
+    h.propose(newLeader!, "fresh");
+    h.stabilize(majority);
+
+    // n1 rejoins: its entry is replaced, never applied anywhere.
+    h.heal();
+    for (let i = 0; i < 3; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.status("n1").role).toBe("follower");
+    expect(h.applied.get("n1")).toContain("fresh");
+    expect(h.cluster.check.payloadIndex.has("stale")).toBe(false);
+  });
+
+  it("a vote is on disk before the grant leaves: after a crash the voter does not vote again in that term", () => {
+    const h = new Harness({ nodes: 3 });
+    h.campaign("n3"); // term 1
+    // n1 handles n3's request, persists its vote, and crashes before its answer leaves.
+    h.deliverThenCrash({ from: "n3", to: "n1", type: "vote" }, "n1", "afterPersist");
+    expect(h.node("n1").disk.hardState).toMatchObject({ term: 1, vote: "n3" });
+    expect(h.pending({ from: "n1" })).toEqual([]);
+
+    h.restart("n1");
+    h.campaign("n2"); // also term 1
+    expect(h.status("n2").term).toBe(1);
+    h.deliver({ from: "n2", to: "n1", type: "vote" });
+    const answers = h.pending({ from: "n1", to: "n2", type: "voteResp" }) as MsgVoteResp[];
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.reject).toBe(true);
+  });
+
+  it("a vote lost in a crash before it was persisted never left either, so voting again is safe", () => {
+    const h = new Harness({ nodes: 3 });
+    h.campaign("n3");
+    h.deliverThenCrash({ from: "n3", to: "n1", type: "vote" }, "n1", "beforePersist");
+    expect(h.node("n1").disk.hardState.vote).toBeNull();
+    expect(h.pending({ from: "n1" })).toEqual([]);
+    h.restart("n1");
+    h.campaign("n2");
+    h.deliver({ from: "n2", to: "n1", type: "vote" });
+    const answers = h.pending({ from: "n1", to: "n2", type: "voteResp" }) as MsgVoteResp[];
+    expect(answers.map((a) => a.reject)).toEqual([false]);
+  });
+
+  it("a delayed, shorter AppendEntries does not truncate a longer log", () => {
+    const h = new Harness({ nodes: 3, raft: { maxEntriesPerMsg: 1 } });
+    h.elect("n1");
+    h.stabilize();
+    h.propose("n1", "a");
+    const [first] = h.pending((m) => app("n2")(m) && m.entries.length === 1);
+    expect(first).toBeDefined();
+    const stale: MsgApp = { ...(first as MsgApp) }; // a duplicate the network delays
+    h.propose("n1", "b");
+    h.propose("n1", "c");
+    h.stabilize();
+    const last = h.node("n2").disk.lastIndex();
+    const entries = h.node("n2").disk.entries.map((e) => `${e.index}/${e.term}`);
+    expect(last).toBe(4);
+
+    h.mailbox.push(stale);
+    h.deliverOne(stale);
+    expect(h.node("n2").disk.lastIndex()).toBe(last);
+    expect(h.node("n2").disk.entries.map((e) => `${e.index}/${e.term}`)).toEqual(entries);
+    h.stabilize();
+    expect(h.status("n1").progress?.n2?.match).toBe(last); // the stale ack did not move the leader back
+  });
+
+  it("a pending membership change survives a leader change, and the new leader proposes none before its own entry applies", () => {
+    const h = new Harness({ nodes: 4, voters: ["n1", "n2", "n3"], raft: { preVote: true, checkQuorum: true } });
+    h.elect("n1");
+    h.stabilize();
+    expect(h.proposeConfChange("n1", { type: "removeNode", node: "n3" })).toBeNull();
+    expect(h.proposeConfChange("n1", { type: "addLearner", node: "n4" })).toEqual({ code: "confChangePending" });
+    h.deliver(app("n2")); // the change reaches n2 only; n2's ack is lost
+    h.drop();
+    h.crash("n1");
+    const removal = h.status("n2").lastIndex;
+
+    // n2 (which has the change) wins with n3's vote; its no-op reaches nobody yet.
+    h.tick("n3", h.tuning.electionTicks); // n3 stops hearing from n1: its leader lease runs out
+    h.drop();
+    h.elect("n2", ["n2", "n3"], true);
+    expect(h.status("n2").role).toBe("leader");
+    // Its first-term entry is not applied: no new change may be proposed on top of an unknown one.
+    expect(h.proposeConfChange("n2", { type: "addLearner", node: "n4" })).toEqual({ code: "confChangePending" });
+
+    // Once its no-op commits, the inherited removal commits with it and takes effect.
+    h.tick("n2");
+    h.stabilize(["n2", "n3"]);
+    expect(h.status("n2").commit).toBeGreaterThan(removal);
+    expect(h.status("n2").conf.voters).toEqual(["n1", "n2"]);
+    // Now a new change is accepted.
+    expect(h.proposeConfChange("n2", { type: "addLearner", node: "n4" })).toBeNull();
+
+    // n1 returns and applies the removal too. n3 is out: the leader no longer
+    // replicates to it, so n3 may never learn that (the driver stops a removed
+    // member); its campaigns, in its stale configuration, are ignored under
+    // the leader's lease.
+    h.restart("n1");
+    for (let i = 0; i < 3 * h.tuning.electionTicks; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.status("n1").conf.voters).toEqual(["n1", "n2"]);
+    expect(h.leader()).toBe("n2");
+    expect(h.status("n2").role).toBe("leader");
+    expect(h.status("n3").role).not.toBe("leader");
+  });
+
+  it("a deposed leader that does not know it yet does not answer a ReadIndex", () => {
+    const h = new Harness({ nodes: 3 }); // no CheckQuorum: n1 would lead on forever
+    h.elect("n1");
+    h.propose("n1", "x");
+    h.stabilize();
+
+    h.isolate("n1");
+    h.elect("n2", ["n2", "n3"]);
+    h.propose("n2", "w");
+    h.stabilize(["n2", "n3"]);
+    const writeIndex = h.cluster.check.payloadIndex.get("w")!;
+    expect(writeIndex).toBeGreaterThan(0);
+
+    expect(h.status("n1").role).toBe("leader");
+    h.readIndex("n1", "r1");
+    h.tick("n1", 3);
+    h.stabilize();
+    expect(h.reads.get("n1")!.has("r1")).toBe(false);
+
+    // Back in touch, n1 learns of the newer term: the read stays unanswered, or sees "w".
+    h.heal();
+    for (let i = 0; i < 3; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.status("n1").role).toBe("follower");
+    const served = h.reads.get("n1")!.get("r1");
+    if (served !== undefined) expect(served).toBeGreaterThanOrEqual(writeIndex);
+  });
+
+  it("a ReadIndex on the leader is answered once a majority confirms its leadership, at the commit index", () => {
+    const h = new Harness({ nodes: 3 });
+    h.elect("n1");
+    h.propose("n1", "x");
+    h.stabilize();
+    const commit = h.status("n1").commit;
+    h.readIndex("n1", "r1");
+    expect(h.reads.get("n1")!.has("r1")).toBe(false); // not before the heartbeat round
+    h.stabilize();
+    expect(h.reads.get("n1")!.get("r1")).toBe(commit);
+    // A follower's read goes through the leader.
+    h.readIndex("n2", "r2");
+    h.stabilize();
+    expect(h.reads.get("n2")!.get("r2")).toBe(commit);
+  });
+
+  it("PreVote: a partitioned node rejoining does not disrupt the leader (term unchanged)", () => {
+    const h = new Harness({ nodes: 3, raft: { preVote: true, checkQuorum: true } });
+    const { electionTicks } = h.tuning;
+    h.elect("n1");
+    h.stabilize();
+    const term = h.status("n1").term;
+
+    h.isolate("n3");
+    for (let i = 0; i < 5 * electionTicks; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.status("n3").term).toBe(term); // it pre-voted, and lost, without bumping its term
+
+    h.heal();
+    for (let i = 0; i < 3 * electionTicks; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.leader()).toBe("n1");
+    expect(h.status("n1").term).toBe(term);
+    expect(h.status("n3").leader).toBe("n1");
+  });
+
+  it("without PreVote the same rejoin disrupts the leader (why PreVote is on)", () => {
+    const h = new Harness({ nodes: 3, raft: { preVote: false, checkQuorum: false } });
+    const { electionTicks } = h.tuning;
+    h.elect("n1");
+    h.stabilize();
+    const term = h.status("n1").term;
+    h.isolate("n3");
+    for (let i = 0; i < 5 * electionTicks; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.status("n3").term).toBeGreaterThan(term);
+    h.heal();
+    for (let i = 0; i < 3 * electionTicks; i++) {
+      h.tickAll(1);
+      h.stabilize();
+    }
+    expect(h.status("n1").term).toBeGreaterThan(term);
+  });
+
+  it("leadership moves to a caught-up follower on request, and proposals wait meanwhile", () => {
+    const h = new Harness({ nodes: 3 });
+    h.elect("n1");
+    h.propose("n1", "a");
+    h.stabilize();
+    const term = h.status("n1").term;
+    h.transferLeadership("n1", "n2");
+    expect(h.propose("n1", "during")).toEqual({ code: "transferring", to: "n2" });
+    h.stabilize();
+    expect(h.leader()).toBe("n2");
+    expect(h.status("n2").term).toBe(term + 1);
+    expect(h.status("n1").role).toBe("follower");
+    expect(h.status("n1").leader).toBe("n2");
+  });
+
+  it("leadership transfer to a lagging follower first catches it up", () => {
+    const h = new Harness({ nodes: 3 });
+    h.elect("n1");
+    h.stabilize();
+    h.isolate("n3");
+    for (let i = 0; i < 5; i++) h.propose("n1", `p${i}`);
+    h.stabilize();
+    h.heal();
+    const last = h.status("n1").lastIndex;
+    expect(h.node("n3").disk.lastIndex()).toBeLessThan(last);
+    h.transferLeadership("n1", "n3");
+    h.stabilize();
+    expect(h.leader()).toBe("n3");
+    expect(h.status("n3").term).toBeGreaterThan(h.status("n2").term - 1);
+    expect(h.applied.get("n3")).toEqual(["p0", "p1", "p2", "p3", "p4"]);
+  });
+
+  it("a lagging follower catches up by snapshot once the leader compacted its log", () => {
+    const h = new Harness({ nodes: 3, snapshotEvery: 5, snapshotTail: 0 });
+    h.elect("n1");
+    h.stabilize();
+    h.crash("n3");
+    for (let i = 0; i < 30; i++) {
+      h.propose("n1", `p${i}`);
+      h.stabilize();
+    }
+    expect(h.status("n1").firstIndex).toBeGreaterThan(h.node("n3").disk.lastIndex() + 1);
+
+    h.restart("n3");
+    const installedBefore = h.cluster.stats.snapshotsInstalled;
+    for (let i = 0; i < 3; i++) {
+      h.tick("n1");
+      h.stabilize();
+    }
+    expect(h.cluster.stats.snapshotsInstalled).toBe(installedBefore + 1);
+    expect(h.node("n3").sm.index).toBe(h.node("n1").sm.index);
+    expect(h.node("n3").sm.digest).toBe(h.node("n1").sm.digest);
+    expect(h.node("n3").sm.count).toBe(30);
+  });
+});
