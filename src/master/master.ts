@@ -109,6 +109,9 @@ export class Master {
       heartbeatTicks: config.raft.heartbeatTicks,
       electionTicks: config.raft.electionTicks,
       snapshotEvery: config.raft.snapshotEvery,
+      // Keep a tail behind each snapshot so briefly lagging followers catch up
+      // from the log (etcd keeps 5000); never more than half the interval.
+      snapshotCatchUpEntries: Math.min(5000, Math.floor(config.raft.snapshotEvery / 2)),
       resolvePeer,
       maxInflightMsgs: config.raft.maxInflightMsgs,
       maxInflightBytes: config.raft.maxInflightBytes,
