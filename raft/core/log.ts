@@ -103,6 +103,7 @@ export class RaftLog {
    * delayed, shorter message never cuts the log.
    */
   maybeAppend(prevIndex: number, prevTerm: number, entries: Entry[]): number | undefined {
+    this.lastTruncatedFrom = null;
     if (!this.matchTerm(prevIndex, prevTerm)) return undefined;
     const lastNew = prevIndex + entries.length;
     for (let i = 0; i < entries.length; i++) {
@@ -118,7 +119,11 @@ export class RaftLog {
     return lastNew;
   }
 
+  /** Set by maybeAppend when it cut the log at this index (a real conflict), else null. */
+  lastTruncatedFrom: number | null = null;
+
   private truncateFrom(index: number): void {
+    if (index <= this.lastIndex()) this.lastTruncatedFrom = index;
     this.entries.length = index - this.prevIndex - 1;
     this.stableIndex = Math.min(this.stableIndex, index - 1);
   }

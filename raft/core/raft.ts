@@ -574,6 +574,7 @@ export class RaftCore {
       return;
     }
     const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.entries);
+    if (this.log.lastTruncatedFrom !== null) this.dropAcksFrom(this.log.lastTruncatedFrom);
     if (lastNew !== undefined) {
       this.log.commitTo(Math.min(m.commit, lastNew));
       this.send({ type: "appResp", to: m.from, term: this.term, index: lastNew, reject: false, rejectHint: 0, rejectHintTerm: 0 });
@@ -606,10 +607,21 @@ export class RaftCore {
       // We already have the snapshot's last entry: keep our log, just commit.
       this.log.commitTo(index);
     } else {
+      this.dropAcksFrom(0);
       this.log.restore(m.snapshot);
       this.conf = cloneConf(m.snapshot.metadata.conf);
     }
     this.send({ type: "appResp", to: m.from, term: this.term, index: this.log.lastIndex(), reject: false, rejectHint: 0, rejectHintTerm: 0 });
+  }
+
+  /**
+   * An acknowledgement queued earlier in this batch may cover entries that a
+   * later message just replaced (a new leader's conflicting append, or a
+   * snapshot). Those entries will never reach the disk, so the ack must not
+   * leave: an old leader could count it towards a commit.
+   */
+  private dropAcksFrom(index: number): void {
+    this.msgs = this.msgs.filter((m) => !(m.type === "appResp" && !m.reject && m.index >= index));
   }
 
   // -------------------------------------------------------------------------

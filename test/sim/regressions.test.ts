@@ -16,7 +16,18 @@ interface Regression {
   note: string;
 }
 
-const REGRESSIONS: Regression[] = [];
+const REGRESSIONS: Regression[] = [
+  {
+    seed: 176,
+    nodes: 3,
+    note: "lost appends filled the inflight window; replication stalled for good (fix: free a slot on heartbeat response)",
+  },
+  {
+    seed: 1087,
+    nodes: 5,
+    note: "an ack queued for an old leader covered entries a new leader's append truncated in the same batch (fix: drop such acks)",
+  },
+];
 
 describe("regression seeds", () => {
   it("a seed replays exactly: same trace, same outcome", () => {
