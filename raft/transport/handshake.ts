@@ -103,10 +103,8 @@ export function verifyHello(value: unknown, secret: Secret, check: AcceptorCheck
   // without the token learns nothing about cluster name or member ids.
   const expected = helloProof(secret.token, h.clusterName, h.from, h.to, h.nonce, h.timestamp);
   if (!proofEquals(expected, h.proof)) {
-    return refuse(
-      "bad-proof",
-      `bad token proof from "${h.from}" (claims cluster "${h.clusterName}"; ours is "${secret.clusterName}")`,
-    );
+    const other = h.clusterName === secret.clusterName ? "" : ` (it claims cluster "${h.clusterName}", ours is "${secret.clusterName}")`;
+    return refuse("bad-proof", `"${h.from}" does not know the cluster token${other}`);
   }
   if (h.clusterName !== secret.clusterName) {
     return refuse("bad-cluster", `member "${h.from}" belongs to cluster "${h.clusterName}", ours is "${secret.clusterName}"`);

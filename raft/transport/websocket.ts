@@ -302,7 +302,7 @@ export class WebSocketTransport implements Transport {
     }
     const peer: Peer = {
       address: { ...address },
-      dials: this.self.id > address.id,
+      dials: this.self.id < address.id,
       outbox: new Outbox(this.maxQueueMessages, this.maxQueueBytes),
       conn: null,
       dialing: null,
@@ -627,10 +627,7 @@ export class WebSocketTransport implements Transport {
 
   private refuse(conn: Conn, refusal: Refusal): void {
     this.counters.refusedHandshakes++;
-    this.log.warn(
-      { remote: conn.remote, code: refusal.code, reason: refusal.reason },
-      `refused peer connection: ${refusal.reason}`,
-    );
+    this.log.warn({ remote: conn.remote, code: refusal.code }, `refused peer connection: ${refusal.reason}`);
     this.drop(conn, CloseCode.refused, refusal.code);
   }
 
