@@ -16,6 +16,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Ticks spent in snapshot state: a lost snapshot is retried after a while. */
   snapshotTicks = 0;
+  /** Highest commit index this follower has been told (etcd's sentCommit): skip empty appends only when it knows. */
+  sentCommit = 0;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
   readonly inflights: Inflights;

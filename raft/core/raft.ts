@@ -224,17 +224,24 @@ export class RaftCore {
     const hs = this.hardState();
     const ss = this.softState();
     const entries = this.log.unstableEntries();
-    const hardChanged = !sameHardState(hs, this.prevHardState);
+    const committedEntries = this.log.nextCommittedEntries(MAX_COMMITTED_PER_READY);
+    // Applying a membership change makes its commit index durable first: a
+    // member restarted with a commit index from before the change would
+    // rebuild the old configuration (and could need a removed member for
+    // its quorum). So the hard state goes out with this Ready, synced.
+    const appliesConfChange = committedEntries.some((e) => e.type === "confChange");
+    const hardChanged = !sameHardState(hs, this.prevHardState) || appliesConfChange;
     const rd: Ready = {
       softState: ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role ? ss : null,
       hardState: hardChanged ? hs : null,
       entries,
       snapshot: this.log.pendingSnapshot,
-      committedEntries: this.log.nextCommittedEntries(MAX_COMMITTED_PER_READY),
+      committedEntries,
       messages: this.msgs,
       readStates: this.readStates,
       mustSync:
         entries.length > 0 ||
+        appliesConfChange ||
         this.log.pendingSnapshot !== null ||
         hs.term !== this.prevHardState.term ||
         hs.vote !== this.prevHardState.vote,
@@ -809,6 +816,7 @@ export class RaftCore {
       // Never tell a follower to commit beyond what it is known to have.
       const commit = Math.min(pr.match, this.log.committed);
       this.send({ type: "heartbeat", to: id, term: this.term, commit, context });
+      pr.sentCommit = Math.max(pr.sentCommit, commit);
     }
   }
 
@@ -822,11 +830,15 @@ export class RaftCore {
       this.sendSnapshot(to, pr);
       return;
     }
-    if (entries.length === 0 && pr.state === "replicate" && prevIndex === pr.match && this.log.committed <= pr.match) {
+    const lastSent = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
+    // What the follower will commit from this message (it never commits past what it has).
+    const commitTold = Math.min(this.log.committed, lastSent);
+    if (entries.length === 0 && pr.state === "replicate" && prevIndex === pr.match && commitTold <= pr.sentCommit) {
       // Nothing new and the follower already knows the commit index: heartbeats keep it alive.
       return;
     }
     this.send({ type: "app", to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed });
+    pr.sentCommit = Math.max(pr.sentCommit, commitTold);
     if (pr.state === "replicate") {
       if (entries.length > 0) {
         const last = entries[entries.length - 1]!.index;

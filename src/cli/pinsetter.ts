@@ -40,6 +40,10 @@ program
       const config = loadClusterConfig({ path: program.opts().config });
       const logger = createLogger({ level: opts.logLevel, file: opts.logFile ?? null, base: { pid: process.pid } });
       const master = await Master.start(config, opts.name, logger);
+      master.onRemoved = () => {
+        process.stderr.write(`${opts.name} was removed from the cluster; exiting\n`);
+        process.exit(0);
+      };
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

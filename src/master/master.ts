@@ -166,6 +166,13 @@ export class Master {
     });
     const promoter = new LearnerPromoter(node, kv, log.child({ component: "promoter" }));
     master = new Master(config, self, node, kv, lessor, compactor, promoter, clientServer, gateway, log);
+    sm.onConfChange((change) => {
+      if (change.type !== "removeNode" || change.node !== name) return;
+      // Like etcd, a removed member stops: it can no longer commit anything,
+      // and clients must not keep trying it.
+      log.warn("this master was removed from the cluster; shutting down");
+      setTimeout(() => void master?.stop().then(() => master?.onRemoved?.()), 200);
+    });
     node.onFatal = (err) => {
       log.fatal({ err }, "raft halted; exiting so a supervisor can restart this master from disk");
       process.exit(70);
@@ -173,6 +180,9 @@ export class Master {
     log.info({ host: self.host, raftPort: self.raftPort, clientPort: self.clientPort }, "master started");
     return master;
   }
+
+  /** Called once this master has stopped because it was removed from the cluster. */
+  onRemoved: (() => void) | null = null;
 
   status(): MasterStatus {
     const st = this.node.status();

@@ -11,12 +11,14 @@ import { decodeCommand, MvccStore, type StoreCommand, type StoreResult } from ".
 const SNAPSHOT_VERSION = 1;
 
 export type CommandListener = (command: StoreCommand, result: StoreResult, index: number) => void;
+export type ConfChangeListener = (change: ConfChange, conf: ConfState, index: number) => void;
 
 export class StoreStateMachine implements StateMachine {
   readonly mvcc = new MvccStore();
   readonly members: MemberRegistry;
   private conf: ConfState = { voters: [], learners: [] };
   private readonly commandListeners = new Set<CommandListener>();
+  private readonly confListeners = new Set<ConfChangeListener>();
 
   constructor(clusterName: string) {
     this.members = new MemberRegistry(clusterName);
@@ -33,6 +35,12 @@ export class StoreStateMachine implements StateMachine {
     this.conf = conf;
     this.members.apply(change, conf);
     this.mvcc.markApplied(index);
+    for (const l of this.confListeners) l(change, conf, index);
+  }
+
+  onConfChange(listener: ConfChangeListener): () => void {
+    this.confListeners.add(listener);
+    return () => this.confListeners.delete(listener);
   }
 
   /** Current membership (voters and learners) as applied. */

@@ -164,8 +164,14 @@ describe("pinsetter up and pinctl", () => {
       const m4 = v?.members.find((m) => m.name === "m4");
       return m4 && m4.role === "follower" && m4.appliedIndex > 120;
     }, 30_000);
-    const voters = await fetch(`http://${masters[0]!.host}:2479/status`, { headers: { authorization: "Bearer cli-test-token" } });
-    expect(((await voters.json()) as { voters: string[] }).voters).toEqual(["m1", "m2", "m3", "m4"]);
+    // The leader promotes the learner once it has caught up.
+    const votersOf = async (): Promise<string[]> => {
+      const res = await fetch(`http://${masters[0]!.host}:2479/status`, { headers: { authorization: "Bearer cli-test-token" } });
+      return ((await res.json()) as { voters: string[] }).voters;
+    };
+    const deadline = Date.now() + 20_000;
+    while ((await votersOf()).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await votersOf()).toEqual(["m1", "m2", "m3", "m4"]);
     // m4 serves the data it got through the snapshot.
     const onM4 = spawnSync(process.execPath, [PINCTL, "--server", `http://${masters[3]!.host}:2479`, "--token", "cli-test-token", "kv", "get", "/grow/0", "--serializable"], { encoding: "utf8" });
     expect(onM4.stdout).toBe("v0\n");

@@ -28,7 +28,8 @@ export interface RaftTuning {
 /** Where messages go once a Ready was persisted: the seeded network or a scripted mailbox. */
 export interface SimLink {
   send(m: Message, now: number): void;
-  purge(id: NodeId): void;
+  /** Forgets messages addressed to `id` (and, with `fromToo`, sent by it). */
+  purge(id: NodeId, fromToo: boolean): void;
 }
 
 export interface ClusterOptions {
@@ -190,7 +191,7 @@ export class SimCluster {
     n.conf = { voters: st.conf.voters.slice(), learners: st.conf.learners.slice() };
     n.confKey = confKey(n.conf);
     // A brand-new process: nothing addressed to an earlier incarnation reaches it.
-    if (fresh) this.opts.link.purge(id);
+    if (fresh) this.opts.link.purge(id, true);
     if (n.incarnation > 1) this.stats.restarts++;
     this.trace.event(
       this.now,
@@ -222,7 +223,8 @@ export class SimCluster {
     n.disk = new SimDisk();
     n.sm = new SimStateMachine();
     n.joiner = true;
-    this.opts.link.purge(id);
+    // What it sent before it died is still on the wire; what was sent to it is lost.
+    this.opts.link.purge(id, false);
     this.stats.wipes++;
     this.trace.event(this.now, `${id} wiped (${why})`);
   }
@@ -340,10 +342,11 @@ export class SimCluster {
       const rd = this.guard(n, "ready()", () => core.ready());
       this.stats.readies++;
       if (crashAt === "beforePersist") return this.crash(n.id, "crashes before persisting a Ready");
+      const lastBefore = n.disk.lastIndex();
       this.persist(n, rd);
       if (crashAt === "afterPersist") return this.crash(n.id, "crashes after persisting, before sending");
       for (const m of rd.messages) {
-        this.check.checkSend(n.who, n.id, n.disk, m);
+        this.check.checkSend(n.who, n.id, n.disk, m, lastBefore);
         this.opts.link.send(m, this.now);
       }
       if (crashAt === "afterSend") return this.crash(n.id, "crashes after sending, before applying");
@@ -371,11 +374,15 @@ export class SimCluster {
     if (rd.entries.length > 0) {
       const nodeTerm = rd.hardState?.term ?? d.hardState.term;
       this.check.checkEntries(n.who, d, rd.entries, nodeTerm, rd.mustSync);
+      if (rd.entries.some((e) => e.type === "confChange" && e.term === nodeTerm)) this.checkConfProposal(n, rd.entries, nodeTerm);
       const first = rd.entries[0]!.index;
       d.append(rd.entries);
       this.check.recordEntries(n.who, d, first);
     }
-    if (rd.hardState !== null) d.writeHardState(rd.hardState, rd.mustSync || rd.entries.length > 0 || rd.snapshot !== null);
+    // A synced write makes everything written before it durable too (one log, as in LevelDB).
+    const sync = rd.mustSync || rd.entries.length > 0 || rd.snapshot !== null;
+    if (rd.hardState !== null) d.writeHardState(rd.hardState, sync);
+    if (sync) d.synced = d.hardState;
     this.check.checkPersisted(n.who, d);
     if (rd.entries.length > 0 || rd.snapshot !== null) {
       const hs = d.hardState;
@@ -383,6 +390,35 @@ export class SimCluster {
       this.trace.lazy(this.now, () => `${n.who} persists ${rd.snapshot ? `snapshot ${rd.snapshot.metadata.index} ` : ""}${
         ents.length > 0 ? `entries [${ents[0]!.index}..${ents[ents.length - 1]!.index}] ` : ""
       }hs=(term ${hs.term}, vote ${hs.vote}, commit ${hs.commit})`);
+    }
+  }
+
+  /**
+   * A leader appending a conf change: the previous one must be applied, and so
+   * must an entry of the leader's own term (a new leader may not stack a change
+   * on one it inherited and has not seen committed).
+   */
+  private checkConfProposal(n: SimNode, entries: Entry[], term: number): void {
+    if (this.status(n.id).role !== "leader") return;
+    const d = n.disk;
+    const applied = n.sm.index;
+    for (const e of entries) {
+      if (e.type !== "confChange" || e.term !== term) continue;
+      for (let i = Math.max(applied + 1, d.firstIndex()); i < e.index; i++) {
+        const other = d.entry(i);
+        if (other?.type === "confChange") {
+          this.check.fail(
+            "one conf change pending",
+            `${n.who}, leader of term ${term}, appends a conf change at ${e.index} while the one at ${i} (term ${other.term}) is not applied (applied ${applied})`,
+          );
+        }
+      }
+      if (d.term(applied) !== term) {
+        this.check.fail(
+          "one conf change pending",
+          `${n.who}, leader of term ${term}, appends a conf change at ${e.index} before applying any entry of its term (applied ${applied}, term ${d.term(applied)})`,
+        );
+      }
     }
   }
 

@@ -69,8 +69,8 @@ export class Harness {
       trace: this.trace,
       link: {
         send: (m) => this.mailbox.push(m),
-        purge: (id) => {
-          this.mailbox = this.mailbox.filter((m) => m.to !== id && m.from !== id);
+        purge: (id, fromToo) => {
+          this.mailbox = this.mailbox.filter((m) => m.to !== id && (!fromToo || m.from !== id));
         },
       },
     });

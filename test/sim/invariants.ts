@@ -233,7 +233,8 @@ export class Invariants {
   // -------------------------------------------------------------------------
   // Messages leaving a member (after its Ready was persisted).
 
-  checkSend(who: string, id: NodeId, disk: SimDisk, m: Message): void {
+  /** `lastBefore`: the persisted last index before this Ready was written. */
+  checkSend(who: string, id: NodeId, disk: SimDisk, m: Message, lastBefore: number): void {
     if (m.from !== id) this.fail("message addressing", `${who} emits a message from ${m.from}`);
     if (m.to === id) this.fail("message addressing", `${who} emits a ${m.type} message to itself`);
     const hs = disk.hardState;
@@ -258,11 +259,19 @@ export class Invariants {
       }
       this.votes.set(key, m.to);
     }
-    if (m.type === "appResp" && !m.reject && m.index > disk.lastIndex()) {
-      this.fail(
-        "persist before send (append)",
-        `${who} acknowledges index ${m.index} to ${m.to} but has persisted only up to ${disk.lastIndex()}`,
-      );
+    if (m.type === "appResp" && !m.reject) {
+      // An acknowledgement of the current term is backed by the disk as it is
+      // now. One of an older term may predate, in this same Ready, a truncation
+      // by the leader of a newer term; what it acknowledged must at least have
+      // been durable before this Ready (an ack of entries that never reached
+      // the disk breaks the driver contract, seed 1087).
+      const backed = m.term === hs.term ? disk.lastIndex() : Math.max(disk.lastIndex(), lastBefore);
+      if (m.index > backed) {
+        this.fail(
+          "persist before send (append)",
+          `${who} acknowledges index ${m.index} at term ${m.term} to ${m.to} but has persisted only up to ${backed}`,
+        );
+      }
     }
   }
 

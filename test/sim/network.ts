@@ -143,9 +143,9 @@ export class SimNetwork {
     return this.cuts;
   }
 
-  /** Forgets every message to or from `id` (its old incarnation's connections are gone). */
-  purge(id: NodeId): void {
-    this.heap = this.heap.filter((x) => x.m.to !== id && x.m.from !== id);
+  /** Forgets every message to `id` (and from it, with `fromToo`): its old incarnation's connections are gone. */
+  purge(id: NodeId, fromToo: boolean): void {
+    this.heap = this.heap.filter((x) => x.m.to !== id && (!fromToo || x.m.from !== id));
     this.heap.sort((x, y) => x.at - y.at || x.seq - y.seq);
   }
 

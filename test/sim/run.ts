@@ -4,7 +4,7 @@
 // restarted) in which one leader must emerge and new proposals must reach
 // every member. Same seed, same run: a failure replays exactly.
 
-import type { ConfState, NodeId } from "../../raft/core/types.js";
+import type { ConfChange, ConfState, NodeId } from "../../raft/core/types.js";
 import { SimCluster, type ClusterStats, type CrashPoint, type RaftTuning, type SimNode } from "./cluster.js";
 import { confKey, SimViolation } from "./invariants.js";
 import { calmNetwork, SimNetwork, type NetworkFaults } from "./network.js";
@@ -56,6 +56,7 @@ interface SimParams {
   snapshotEvery: number;
   snapshotTail: number;
   net: NetworkFaults;
+  churn: boolean;
   /** Mean steps between events (0: never). */
   faultEvery: number;
   faultWeights: Record<FaultKind, number>;
@@ -80,6 +81,13 @@ function drawParams(r: Prng, nodes: number): SimParams {
     pause: r.range(0, 2),
   };
   if (Object.values(faultWeights).every((w) => w === 0)) faultWeights.crash = 1;
+  // Churn: short, frequent faults aimed at the leader, under steady load. This
+  // is where leaders die with half-replicated entries (figure 8 histories).
+  const churn = r.chance(0.3);
+  if (churn) {
+    faultWeights.isolate += 3;
+    faultWeights.crash += 3;
+  }
   return {
     raft: {
       electionTicks,
@@ -104,9 +112,10 @@ function drawParams(r: Prng, nodes: number): SimParams {
       longRate: r.pick([0, 0.002, 0.01, 0.05]),
       longDelay: electionTicks * stepsPerTick * r.range(1, 4),
     },
-    faultEvery: r.pick([300, 800, 2000, 5000]),
+    churn,
+    faultEvery: churn ? r.pick([50, 100, 200]) : r.pick([300, 800, 2000, 5000]),
     faultWeights,
-    proposeEvery: r.pick([3, 10, 30, 100]),
+    proposeEvery: churn ? r.pick([2, 5]) : r.pick([3, 10, 30, 100]),
     readEvery: r.pick([20, 100, 400]),
     transferEvery: r.chance(0.5) ? r.pick([500, 2000, 6000]) : 0,
     campaignEvery: r.chance(0.2) ? r.pick([2000, 8000]) : 0,
@@ -123,7 +132,7 @@ function describeParams(p: SimParams): string {
     `inflight=${r.maxInflightMsgs}/${r.maxInflightBytes}B msg=${r.maxMsgBytes}B/${r.maxEntriesPerMsg}`,
     `voters0=${p.initialVoters} snapshotEvery=${p.snapshotEvery} tail=${p.snapshotTail}`,
     `loss=${f.loss} dup=${f.dup} delay=${f.minDelay}-${f.maxDelay} long=${f.longRate}@${f.longDelay}`,
-    `faultEvery=${p.faultEvery} {${w}} propose/${p.proposeEvery} read/${p.readEvery} transfer/${p.transferEvery} campaign/${p.campaignEvery} membership/${p.membershipEvery}`,
+    `${p.churn ? "churn " : ""}faultEvery=${p.faultEvery} {${w}} propose/${p.proposeEvery} read/${p.readEvery} transfer/${p.transferEvery} campaign/${p.campaignEvery} membership/${p.membershipEvery}`,
   ].join(" | ");
 }
 
@@ -195,7 +204,7 @@ class SeedRun {
       snapshotTail: this.p.snapshotTail,
       rng: root.fork("cores"),
       trace: this.trace,
-      link: { send: (m, now) => net.send(m, now), purge: (id) => net.purge(id) },
+      link: { send: (m, now) => net.send(m, now), purge: (id, fromToo) => net.purge(id, fromToo) },
     });
     this.cluster.onConf = (n, index, conf) => this.confApplied(n, index, conf);
     const skew = root.fork("clocks");
@@ -288,6 +297,7 @@ class SeedRun {
 
   private duration(): number {
     const f = this.faults;
+    if (this.p.churn) return f.range(20, 3 * this.electionSteps);
     return f.pick([f.range(20, 200), f.range(200, 2000), f.range(2000, 8000)]);
   }
 
@@ -310,7 +320,7 @@ class SeedRun {
     const leader = c.leader();
     const victim = (): SimNode | null => {
       if (up.length === 0) return null;
-      if (leader !== null && !c.paused(leader) && f.chance(0.5)) return leader;
+      if (leader !== null && !c.paused(leader) && f.chance(this.p.churn ? 0.8 : 0.5)) return leader;
       return f.pick(up);
     };
     const until = this.now + this.duration();
@@ -367,7 +377,7 @@ class SeedRun {
         const point = f.pick(["now", "beforePersist", "afterPersist", "afterSend"] as const);
         if (point === "now") c.crash(v.id);
         else this.crashPlan.set(v.id, point);
-        const downFor = f.pick([f.range(5, 100), f.range(100, 1000), f.range(1000, 5000)]);
+        const downFor = this.p.churn ? f.range(5, 3 * this.electionSteps) : f.pick([f.range(5, 100), f.range(100, 1000), f.range(1000, 5000)]);
         this.restartAt.set(v.id, this.now + downFor);
         return;
       }
@@ -503,7 +513,7 @@ class SeedRun {
         if (!applied.includes(op.node)) return done("done");
         if (usable && this.now - op.lastTry >= retry) {
           op.lastTry = this.now;
-          c.proposeConfChange(leader.id, { type: "removeNode", node: op.node });
+          this.proposeChange(leader.id, { type: "removeNode", node: op.node });
         }
         return;
       case "learner": {
@@ -522,7 +532,7 @@ class SeedRun {
         if (usable && this.now - op.lastTry >= retry) {
           op.lastTry = this.now;
           const direct = r.chance(0.1);
-          c.proposeConfChange(leader.id, { type: direct ? "addNode" : "addLearner", node: op.node });
+          this.proposeChange(leader.id, { type: direct ? "addNode" : "addLearner", node: op.node });
         }
         return;
       }
@@ -534,10 +544,19 @@ class SeedRun {
         const match = st.progress?.[op.node]?.match ?? 0;
         if (match + 3 >= st.lastIndex || this.now - op.since > 10 * retry) {
           op.lastTry = this.now;
-          c.proposeConfChange(leader.id, { type: "addNode", node: op.node });
+          this.proposeChange(leader.id, { type: "addNode", node: op.node });
         }
         return;
       }
+    }
+  }
+
+  /** Proposes a change; sometimes at once again, as an impatient operator would (the core must refuse it). */
+  private proposeChange(leader: NodeId, cc: ConfChange): void {
+    const c = this.cluster;
+    if (c.proposeConfChange(leader, cc) === null && this.membership.chance(0.3)) {
+      const again = c.proposeConfChange(leader, cc);
+      if (again === null) c.check.fail("one conf change pending", `${leader} accepted ${cc.type} ${cc.node} twice in a row`);
     }
   }
 
@@ -560,12 +579,12 @@ class SeedRun {
       n.pausedUntil = 0;
     }
     this.restartAt.clear();
-    const deadline = (budget: number): number => this.now + budget;
-    const leaderBy = deadline(10 * this.electionSteps + 200);
+    const budget = 10 * this.electionSteps + 200;
+    const leaderBy = this.now + budget;
     let leader = this.stableLeader();
     while (leader === null) {
       if (this.now >= leaderBy) {
-        c.check.fail("liveness", `no single leader ${leaderBy - this.now} steps after healing; members: ${this.describeMembers()}`);
+        c.check.fail("liveness", `no single leader ${budget} steps (10 election timeouts) after healing; members: ${this.describeMembers()}`);
       }
       this.step(false);
       leader = this.stableLeader();
@@ -578,20 +597,21 @@ class SeedRun {
     let waiting = new Set<string>();
     let proposedIn = -1;
     let round = 0;
+    let refused = false;
     this.progressed();
     let progressAt = this.now;
     for (;;) {
       const l = c.leader();
-      if (l !== null && l.term !== proposedIn && (waiting.size > 0 || round === 0)) {
-        waiting = new Set([0, 1, 2].map((k) => `live:${round}:${k}`));
-        for (const p of [...waiting]) if (c.propose(l.id, p) !== null) waiting.delete(p);
-        if (waiting.size === 3) {
-          proposedIn = l.term;
-          round++;
-        } else waiting = new Set(); // refused (e.g. a transfer in progress): try again
+      if (l !== null && (round === 0 || refused || (waiting.size > 0 && l.term !== proposedIn))) {
+        // Fresh payloads each round: one proposed twice could legitimately apply twice.
+        const names = [0, 1, 2].map((k) => `live:${round}:${k}`);
+        round++;
+        waiting = new Set(names.filter((p) => c.propose(l.id, p) === null));
+        refused = waiting.size < names.length; // e.g. a transfer in progress: try again
+        proposedIn = l.term;
       }
       for (const p of waiting) if (c.check.payloadIndex.has(p)) waiting.delete(p);
-      if (round > 0 && waiting.size === 0 && this.converged()) break;
+      if (round > 0 && !refused && waiting.size === 0 && this.converged()) break;
       if (this.progressed()) progressAt = this.now;
       else if (this.now - progressAt > stallLimit) {
         c.check.fail(

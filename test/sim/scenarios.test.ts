@@ -163,23 +163,26 @@ describe("Raft traps, scripted", () => {
     const h = new Harness({ nodes: 3, raft: { maxEntriesPerMsg: 1 } });
     h.elect("n1");
     h.stabilize();
+    // Three proposals in a row: three AppendEntries to n2, each with one entry.
     h.propose("n1", "a");
-    const [first] = h.pending((m) => app("n2")(m) && m.entries.length === 1);
-    expect(first).toBeDefined();
-    const stale: MsgApp = { ...(first as MsgApp) }; // a duplicate the network delays
     h.propose("n1", "b");
     h.propose("n1", "c");
-    h.stabilize();
-    const last = h.node("n2").disk.lastIndex();
+    const toN2 = h.pending(app("n2")) as MsgApp[];
+    expect(toN2.map((m) => m.entries.map((e) => e.index))).toEqual([[2], [3], [4]]);
+    const stale: MsgApp = { ...toN2[0]! }; // a copy the network delays
+    // n2 gets all three (but no acknowledgement reaches n1, so n2 learns no new commit index).
+    h.deliver(app("n2"));
     const entries = h.node("n2").disk.entries.map((e) => `${e.index}/${e.term}`);
-    expect(last).toBe(4);
+    expect(h.node("n2").disk.lastIndex()).toBe(4);
+    expect(h.status("n2").commit).toBeLessThan(stale.prevIndex + 1);
 
+    // The stale copy (prev 1, entry 2) matches n2's log: nothing conflicts, nothing is cut.
     h.mailbox.push(stale);
     h.deliverOne(stale);
-    expect(h.node("n2").disk.lastIndex()).toBe(last);
+    expect(h.node("n2").disk.lastIndex()).toBe(4);
     expect(h.node("n2").disk.entries.map((e) => `${e.index}/${e.term}`)).toEqual(entries);
     h.stabilize();
-    expect(h.status("n1").progress?.n2?.match).toBe(last); // the stale ack did not move the leader back
+    expect(h.status("n1").progress?.n2?.match).toBe(4); // the stale ack did not move the leader back
   });
 
   it("a pending membership change survives a leader change, and the new leader proposes none before its own entry applies", () => {
@@ -222,6 +225,27 @@ describe("Raft traps, scripted", () => {
     expect(h.leader()).toBe("n2");
     expect(h.status("n2").role).toBe("leader");
     expect(h.status("n3").role).not.toBe("leader");
+  });
+
+  it("a leader that removes itself tells the others the removal committed, and they elect a new leader", () => {
+    const h = new Harness({ nodes: 3, voters: ["n1", "n2", "n3"], raft: { preVote: true, checkQuorum: true } });
+    h.elect("n1");
+    h.stabilize();
+    expect(h.proposeConfChange("n1", { type: "removeNode", node: "n3" })).toBeNull();
+    h.stabilize();
+    h.crash("n3");
+    expect(h.proposeConfChange("n1", { type: "removeNode", node: "n1" })).toBeNull();
+    h.stabilize(["n1", "n2"]);
+    // n1 applied its own removal and stepped down; n2 must have learned that
+    // the removal committed (from the append that carried the new commit),
+    // or it would wait forever for n1's vote in the old configuration.
+    expect(h.status("n2").conf.voters).toEqual(["n2"]);
+    h.crash("n1"); // the driver stops a removed member
+    for (let i = 0; i < 5 * h.tuning.electionTicks; i++) {
+      h.tick("n2");
+      h.stabilize(["n2"]);
+    }
+    expect(h.status("n2").role).toBe("leader");
   });
 
   it("a deposed leader that does not know it yet does not answer a ReadIndex", () => {
@@ -268,6 +292,34 @@ describe("Raft traps, scripted", () => {
     h.readIndex("n2", "r2");
     h.stabilize();
     expect(h.reads.get("n2")!.get("r2")).toBe(commit);
+  });
+
+  it("a new leader answers no ReadIndex before an entry of its own term commits", () => {
+    const h = new Harness({ nodes: 3 });
+    h.elect("n1");
+    h.stabilize();
+    // n1 commits "x" with n2's acknowledgement; the new commit index reaches nobody, then n1 crashes.
+    h.propose("n1", "x");
+    h.deliver(app("n2"));
+    h.deliver({ from: "n2", to: "n1", type: "appResp" });
+    const x = h.cluster.check.payloadIndex.get("x")!;
+    expect(x).toBeGreaterThan(0);
+    h.drop();
+    h.crash("n1");
+    expect(h.status("n2").commit).toBeLessThan(x);
+
+    // n2 wins, but its commit index still lags behind "x": a read point taken now would be stale.
+    h.elect("n2", ["n2", "n3"], true);
+    h.readIndex("n2", "r");
+    const beat = (m: Message): boolean => m.type === "heartbeat" || m.type === "heartbeatResp";
+    while (h.deliver((m) => beat(m) && m.to !== "n1") > 0);
+    expect(h.reads.get("n2")!.has("r")).toBe(false);
+
+    // Once its no-op commits (and "x" with it), the read is answered at or after "x".
+    h.stabilize(["n2", "n3"]);
+    h.tick("n2");
+    h.stabilize(["n2", "n3"]);
+    expect(h.reads.get("n2")!.get("r")).toBeGreaterThanOrEqual(x);
   });
 
   it("PreVote: a partitioned node rejoining does not disrupt the leader (term unchanged)", () => {
