@@ -118,6 +118,8 @@ it("adding, promoting and removing masters during kills and partitions keeps his
       const down = ctx.pick(four.filter((n) => n !== removed && n !== "m4" && n !== l3));
       ctx.fault(`kill -9 ${down}; remove ${removed} (leader ${l3})`);
       await ctx.cluster.kill(down);
+      // A removed master shuts itself down once it applies its removal.
+      const removedExit = ctx.cluster.awaitOwnExit(removed, 20_000);
       const stayers = four.filter((n) => n !== removed);
       const list = await memberNames(ctx, four.filter((n) => n !== down));
       const id = list?.find((m) => m.name === removed)?.id;
@@ -138,7 +140,8 @@ it("adding, promoting and removing masters during kills and partitions keeps his
       if (!done) return;
       await ctx.sleep(2000);
       ctx.cluster.start(down);
-      ctx.heal(`restart ${down}; ${removed} stays up, removed`);
+      ctx.heal(`restart ${down}; ${removed} was removed and must exit`);
+      if (!(await removedExit)) ctx.fail(`${removed} was removed from the cluster but did not shut down`);
       await ctx.sleep(3500);
     },
   });

@@ -329,6 +329,21 @@ export class ChaosCluster {
     m.state = "running";
   }
 
+  /**
+   * The master may now exit on its own (a removed master shuts down, as in
+   * etcd); resolves when it has, or false after timeoutMs.
+   */
+  async awaitOwnExit(name: string, timeoutMs: number): Promise<boolean> {
+    const p = this.procs.get(name);
+    if (!p) return true;
+    p.expectExit = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    const result = await Promise.race([p.exited.then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return result;
+  }
+
   /** kill -9, as a crash would. */
   async kill(name: string): Promise<void> {
     const p = this.procs.get(name);
