@@ -111,7 +111,11 @@ type Input =
   | { kind: "confChange"; id: string; change: ConfChange }
   | { kind: "read"; id: string }
   | { kind: "transfer"; to: NodeId }
-  | { kind: "campaign" };
+  | { kind: "campaign" }
+  | { kind: "compact"; metadata: SnapshotMetadata; compactTo: number };
+
+/** Snapshot data is kept on disk only; the core holds metadata (data loaded when a follower needs it). */
+const NO_DATA = new Uint8Array(0);
 
 // Envelope of a normal entry: [0x01][idLength:u8][id][command]. The id lets
 // the member that proposed it find its waiting caller when it applies.
@@ -152,6 +156,7 @@ export class RaftNode {
   private appliedIndex = 0;
   private appliedTerm = 0;
   private lastSnapshotIndex = 0;
+  private snapshotInFlight = false;
   private soft: SoftState = { leader: null, role: "follower" };
   private readonly softListeners = new Set<(s: SoftState, term: number) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
@@ -206,7 +211,7 @@ export class RaftNode {
       },
       {
         hardState: stored.hardState,
-        snapshot,
+        snapshot: snapshot ? { metadata: snapshot.metadata, data: NO_DATA } : null,
         entries: stored.entries,
         conf: { voters: [], learners: [] },
         applied: this.appliedIndex,
@@ -359,12 +364,7 @@ export class RaftNode {
     } catch (err) {
       // A failed disk write or an invariant violation: continuing could lose
       // acknowledged data, so this member stops participating.
-      this.fatal = err instanceof Error ? err : new Error(String(err));
-      this.log.fatal({ err: this.fatal }, "raft node halted");
-      if (this.ticker) clearInterval(this.ticker);
-      for (const [, p] of this.proposals) { clearTimeout(p.timer); p.reject(new OutcomeUnknownError(`raft node halted: ${this.fatal.message}`)); }
-      this.proposals.clear();
-      this.onFatal?.(this.fatal);
+      this.halt(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.running = false;
     }
@@ -374,9 +374,12 @@ export class RaftNode {
   onFatal: ((err: Error) => void) | null = null;
 
   private feedInputs(): void {
-    const ticks = this.pendingTicks;
+    // Messages first, then at most one tick: after a stall (a long snapshot,
+    // a GC pause, SIGSTOP) the heartbeats that queued up meanwhile show the
+    // leader is alive, and a burst of stale ticks must not start an election
+    // or make a leader step down. (Go's tickers drop ticks the same way.)
+    const ticks = Math.min(this.pendingTicks, 1);
     this.pendingTicks = 0;
-    for (let i = 0; i < ticks; i++) this.core.tick();
     const inputs = this.inputs;
     this.inputs = [];
     for (const input of inputs) {
@@ -403,8 +406,12 @@ export class RaftNode {
         case "campaign":
           this.core.campaign();
           break;
+        case "compact":
+          this.core.compact({ metadata: input.metadata, data: NO_DATA }, input.compactTo);
+          break;
       }
     }
+    for (let i = 0; i < ticks; i++) this.core.tick();
   }
 
   private failProposal(map: Map<string, PendingProposal>, id: string, err: Error): void {
@@ -425,11 +432,11 @@ export class RaftNode {
     //    does the same), taking one fsync off the commit path.
     const role = rd.softState?.role ?? this.soft.role;
     const mustPersist = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
-    if (role === "leader" && rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    if (role === "leader") this.send(rd.messages);
     if (mustPersist) {
       await this.opts.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
     }
-    if (role !== "leader" && rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    if (role !== "leader") this.send(rd.messages);
     // 3. Apply.
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     for (const e of rd.committedEntries) this.applyEntry(e);
@@ -438,12 +445,35 @@ export class RaftNode {
       if (r) r.index = rs.index;
     }
     this.core.advance(rd);
+    // The core keeps the snapshot it received (to serve other followers);
+    // its data is on disk now, so free the memory (sendSnapshots reloads it).
+    if (rd.snapshot) rd.snapshot.data = NO_DATA;
     if (rd.softState) this.changeSoftState(rd.softState);
     this.releaseReads();
     if (rd.committedEntries.length > 0 || rd.snapshot) {
       for (const l of this.appliedListeners) l(this.appliedIndex);
     }
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
+  }
+
+  /** Sends a Ready's messages; snapshots get their data from disk first, off the loop. */
+  private send(messages: Message[]): void {
+    if (messages.length === 0) return;
+    const snaps = messages.filter((m) => m.type === "snap");
+    this.opts.transport.send(snaps.length === 0 ? messages : messages.filter((m) => m.type !== "snap"));
+    if (snaps.length > 0) void this.sendSnapshots(snaps);
+  }
+
+  private async sendSnapshots(messages: Message[]): Promise<void> {
+    try {
+      const snapshot = await this.opts.storage.loadSnapshot();
+      if (!snapshot) throw new Error("a follower needs a snapshot but none is stored");
+      this.opts.transport.send(messages.map((m) => ({ ...m, snapshot }) as Message));
+      this.log.info({ to: messages.map((m) => m.to), index: snapshot.metadata.index, bytes: snapshot.data.length }, "sent snapshot");
+    } catch (err) {
+      // The follower stays in snapshot state; the core retries after a while.
+      this.log.error({ err }, "could not load the snapshot to send");
+    }
   }
 
   private applySnapshot(snapshot: Snapshot): void {
@@ -554,16 +584,44 @@ export class RaftNode {
     for (const l of this.softListeners) l(s, term);
   }
 
-  private async maybeSnapshot(): Promise<void> {
-    if (this.appliedIndex - this.lastSnapshotIndex < this.opts.snapshotEvery) return;
+  /**
+   * Takes a snapshot every `snapshotEvery` applied entries. The state is
+   * captured synchronously (consistent at the applied index); writing it and
+   * compacting the log run in the background, ordered after earlier writes
+   * by the storage, so the loop keeps serving meanwhile.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotInFlight || this.appliedIndex - this.lastSnapshotIndex < this.opts.snapshotEvery) return;
     const started = performance.now();
     const metadata: SnapshotMetadata = { index: this.appliedIndex, term: this.appliedTerm, conf: this.core.status().conf };
     const snapshot: Snapshot = { metadata, data: this.opts.stateMachine.snapshot() };
     const compactTo = Math.max(0, metadata.index - (this.opts.snapshotCatchUpEntries ?? 5000));
-    await this.opts.storage.saveSnapshotAndCompact(snapshot, compactTo);
-    this.core.compact(snapshot, compactTo);
+    const capturedMs = Math.round(performance.now() - started);
+    this.snapshotInFlight = true;
     this.lastSnapshotIndex = metadata.index;
-    this.log.info({ index: metadata.index, bytes: snapshot.data.length, ms: Math.round(performance.now() - started) }, "snapshot taken");
+    this.opts.storage
+      .saveSnapshotAndCompact(snapshot, compactTo)
+      .then(() => {
+        this.enqueue({ kind: "compact", metadata, compactTo });
+        this.log.info({ index: metadata.index, bytes: snapshot.data.length, captureMs: capturedMs, totalMs: Math.round(performance.now() - started) }, "snapshot taken");
+      })
+      .catch((err: unknown) => this.halt(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        this.snapshotInFlight = false;
+      });
+  }
+
+  private halt(err: Error): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.log.fatal({ err }, "raft node halted");
+    if (this.ticker) clearInterval(this.ticker);
+    for (const [, p] of this.proposals) {
+      clearTimeout(p.timer);
+      p.reject(new OutcomeUnknownError(`raft node halted: ${err.message}`));
+    }
+    this.proposals.clear();
+    this.onFatal?.(err);
   }
 }
 

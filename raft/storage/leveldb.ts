@@ -15,6 +15,7 @@ import { mkdir } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { Level } from "level";
 import { Packr } from "msgpackr";
+import { releaseLargePackBuffer } from "../codec/pack-buffer.js";
 import type { Logger } from "pino";
 import type { Entry, EntryType, HardState, Snapshot } from "../core/types.js";
 import { crc32 } from "./crc32.js";
@@ -84,6 +85,13 @@ export class LevelLogStorage implements LogStorage {
       const plan = planCompact(shape, snapshot, compactTo);
       await this.write(plan, true);
       this.log?.debug({ snapshotIndex: snapshot.metadata.index, compactTo, first: plan.next.first }, "raft log compacted");
+    });
+  }
+
+  loadSnapshot(): Promise<Snapshot | null> {
+    return this.enqueue(async () => {
+      const value = await this.db.get(KEY_SNAPSHOT);
+      return value === undefined ? null : decodeSnapshot(value);
     });
   }
 
@@ -177,6 +185,7 @@ function seal(payload: unknown): Buffer {
   out[0] = FORMAT;
   body.copy(out, HEADER);
   out.writeUInt32BE(crc32(out, HEADER), 1);
+  releaseLargePackBuffer(body.length);
   return out;
 }
 

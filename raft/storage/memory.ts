@@ -52,6 +52,11 @@ export class MemoryLogStorage implements LogStorage {
     this.write(planSave(shape, copyBatch(batch)), sync);
   }
 
+  async loadSnapshot(): Promise<Snapshot | null> {
+    const snapshot = this.current.snapshot;
+    return snapshot === null ? null : copySnapshot(snapshot);
+  }
+
   async saveSnapshotAndCompact(snapshot: Snapshot, compactTo: number): Promise<void> {
     this.checkOpen();
     const shape = this.shape ?? this.loadShape();

@@ -52,5 +52,7 @@ export interface LogStorage {
    * snapshot, as InitialState expects.
    */
   saveSnapshotAndCompact(snapshot: Snapshot, compactTo: number): Promise<void>;
+  /** The latest stored snapshot (data included), or null. Reads only that record. */
+  loadSnapshot(): Promise<Snapshot | null>;
   close(): Promise<void>;
 }

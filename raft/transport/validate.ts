@@ -3,6 +3,7 @@
 // with a reason. Nothing in this file throws on untrusted input.
 
 import { Packr } from "msgpackr";
+import { releaseLargePackBuffer } from "../codec/pack-buffer.js";
 import type {
   ConfState,
   Entry,
@@ -18,16 +19,19 @@ import type {
 // connections). copyBuffers: decoded Uint8Arrays are copies, so a small entry
 // kept in the log does not pin a whole (possibly 64 MiB) frame in memory.
 // int64AsType "number": terms and indexes are JS numbers on both ends.
-const packr = new Packr({
+const PACKR_OPTIONS = {
   useRecords: false,
   copyBuffers: true,
   int64AsType: "number",
   mapsAsObjects: true,
-});
+} as const;
+const packr = new Packr(PACKR_OPTIONS);
 
 /** Encodes one frame (a handshake record or an array of messages). */
 export function encodeFrame(value: unknown): Buffer {
-  return packr.pack(value);
+  const frame = packr.pack(value);
+  releaseLargePackBuffer(frame.length);
+  return frame;
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; reason: string };

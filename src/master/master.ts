@@ -42,6 +42,10 @@ export interface MasterStatus {
   voters: string[];
   learners: string[];
   healthy: boolean;
+  /** process.memoryUsage() in bytes: rss, heapUsed, external, arrayBuffers. */
+  memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  /** Entries held in memory by the raft log (first..last). */
+  logEntriesInMemory: number;
 }
 
 export class Master {
@@ -201,6 +205,8 @@ export class Master {
       voters: st.conf.voters,
       learners: st.conf.learners,
       healthy: st.leader !== null,
+      memory: (({ rss, heapUsed, external, arrayBuffers }) => ({ rss, heapUsed, external, arrayBuffers }))(process.memoryUsage()),
+      logEntriesInMemory: st.lastIndex - st.firstIndex + 1,
     };
   }
 

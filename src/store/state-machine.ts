@@ -3,7 +3,10 @@
 // member registry. Snapshots hold both. Apply is deterministic, so every
 // master computes the same state and the same results.
 
-import { pack, unpack } from "msgpackr";
+import { Packr, unpack } from "msgpackr";
+import { releaseLargePackBuffer } from "../../raft/codec/pack-buffer.js";
+
+const packr = new Packr();
 import type { ConfChange, ConfState, SnapshotMetadata, StateMachine } from "../../raft/index.js";
 import { MemberRegistry, type MemberInfo } from "./members.js";
 import { decodeCommand, MvccStore, type StoreCommand, type StoreResult } from "./mvcc/index.js";
@@ -54,7 +57,9 @@ export class StoreStateMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return pack([SNAPSHOT_VERSION, this.mvcc.snapshot(), this.members.toJSON(), this.conf]);
+    const data = packr.pack([SNAPSHOT_VERSION, this.mvcc.snapshot(), this.members.toJSON(), this.conf]);
+    releaseLargePackBuffer(data.length);
+    return data;
   }
 
   restore(data: Uint8Array, metadata: SnapshotMetadata): void {
