@@ -195,6 +195,9 @@ export class RaftNode {
       this.opts.stateMachine.restore(snapshot.data, snapshot.metadata);
       this.appliedIndex = this.lastSnapshotIndex = snapshot.metadata.index;
       this.appliedTerm = snapshot.metadata.term;
+      // Members added before the snapshot are known only from it (the config
+      // file may not list them): tell the transport where they are.
+      this.syncPeers(snapshot.metadata.conf);
     }
     this.core = new RaftCore(
       {

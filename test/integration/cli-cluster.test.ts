@@ -128,6 +128,12 @@ describe("pinsetter up and pinctl", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
 
+    // pinctl tries the config's masters in turn: with the first one killed it still answers.
+    const m1 = (await (await fetch(`http://${masters[0]!.host}:2479/status`, { headers: { authorization: "Bearer cli-test-token" } })).json()) as { pid: number };
+    process.kill(m1.pid, "SIGKILL");
+    await until("a read with m1 down", () => pinctl(config, "kv", "get", "/cli/greeting").stdout === "hello\n");
+    expect(pinctl(config, "kv", "put", "/cli/while-m1-down", "yes").code).toBe(0);
+
     await until("up to show the leader", () => /LEADER/.test(upOutput));
     expect(await stopChild(up)).toBe(0);
     expect(upOutput).toMatch(/all masters stopped/);
