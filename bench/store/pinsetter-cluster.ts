@@ -8,11 +8,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MasterStatus } from "../../src/master/master.js";
+import { fetchMasterStatus, type MasterStatus } from "../../src/client/master-status.js";
 
 export interface PinsetterClusterOptions {
   /** One loopback address per master: m1, m2, ... */
@@ -147,7 +146,9 @@ export class PinsetterCluster {
   readonly token: string;
   readonly configPath: string;
   readonly members: PinsetterMember[];
-  private readonly procs = new Map<string, { child: ChildProcess; exited: Promise<void> }>();
+  /** Masters that ended without being asked to (kill() or stop()): always a finding. */
+  readonly unexpectedExits: { name: string; code: number | null; signal: string | null; at: string; tail: string }[] = [];
+  private readonly procs = new Map<string, { child: ChildProcess; exited: Promise<void>; expected: boolean }>();
   private readonly onExit = (): void => this.killAllSync();
 
   constructor(readonly opts: PinsetterClusterOptions) {
@@ -225,22 +226,28 @@ export class PinsetterCluster {
     } finally {
       closeSync(fd);
     }
-    const exited = new Promise<void>((resolve) => {
+    const entry = { child, exited: Promise.resolve(), expected: false };
+    entry.exited = new Promise<void>((resolve) => {
       child.once("exit", () => resolve());
       child.once("error", () => resolve());
     });
-    child.once("exit", () => {
+    child.once("exit", (code, signal) => {
+      if (!entry.expected) {
+        this.unexpectedExits.push({ name, code, signal, at: new Date().toISOString(), tail: this.logTail(m, 15) });
+        console.warn(`bench/store: master ${name} exited unexpectedly (code ${code}, signal ${signal}):\n${this.logTail(m, 15)}`);
+      }
       if (this.procs.get(name)?.child === child) this.procs.delete(name);
       if (m.pid === child.pid) m.pid = undefined;
     });
     m.pid = child.pid;
-    this.procs.set(name, { child, exited });
+    this.procs.set(name, entry);
   }
 
   /** kill -9. Returns once the process is gone. */
   async kill(name: string): Promise<void> {
     const p = this.procs.get(name);
     if (!p) return;
+    p.expected = true;
     p.child.kill("SIGKILL");
     await p.exited;
   }
@@ -249,6 +256,7 @@ export class PinsetterCluster {
   async stop(name: string): Promise<void> {
     const p = this.procs.get(name);
     if (!p) return;
+    p.expected = true;
     p.child.kill("SIGTERM");
     const timer = setTimeout(() => p.child.kill("SIGKILL"), STOP_GRACE_MS);
     await p.exited;
@@ -256,39 +264,12 @@ export class PinsetterCluster {
   }
 
   /** GET /status, or null when the master does not answer in time. */
-  status(name: string, timeoutMs = 1000): Promise<MasterStatus | null> {
+  async status(name: string, timeoutMs = 1000): Promise<MasterStatus | null> {
     const m = this.member(name);
-    return new Promise((resolve) => {
-      const req = http.request(
-        {
-          host: m.host,
-          port: this.opts.clientPort,
-          path: "/status",
-          method: "GET",
-          localAddress: this.opts.clientAddress,
-          headers: { authorization: `Bearer ${this.token}` },
-          agent: false,
-          timeout: timeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            if (res.statusCode !== 200) return resolve(null);
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as MasterStatus);
-            } catch {
-              resolve(null);
-            }
-          });
-          res.on("error", () => resolve(null));
-        },
-      );
-      req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(null));
-      req.end();
-    });
+    const r = await fetchMasterStatus({ host: m.host, port: this.opts.clientPort, token: this.token, localAddress: this.opts.clientAddress, timeoutMs });
+    return r === "unauthorized" ? null : r;
   }
+
 
   /** The master that says it leads and that every running master names, or null. */
   async leader(): Promise<string | null> {
@@ -327,7 +308,7 @@ export class PinsetterCluster {
     throw new Error(`pinsetter cluster not healthy within ${opts.timeoutMs ?? 30_000} ms: ${problem}\n${this.logTails()}`);
   }
 
-  logTails(lines = 8): string {
+  logTail(m: PinsetterMember, lines: number): string {
     const read = (f: string): string => {
       try {
         return readFileSync(f, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
@@ -335,7 +316,11 @@ export class PinsetterCluster {
         return "";
       }
     };
-    return this.members.map((m) => `--- ${m.name}:\n${[read(m.outFile), read(m.logFile)].filter(Boolean).join("\n") || "(no log)"}`).join("\n");
+    return [read(m.outFile), read(m.logFile)].filter(Boolean).join("\n") || "(no log)";
+  }
+
+  logTails(lines = 8): string {
+    return this.members.map((m) => `--- ${m.name}:\n${this.logTail(m, lines)}`).join("\n");
   }
 
   /** Stops every master (SIGTERM, SIGKILL after a grace period) and removes the temp dir. */

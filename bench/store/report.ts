@@ -174,7 +174,9 @@ export function renderMarkdown(r: BenchResults, extra: { profileNote?: string; f
   const s = r.settings;
   const m = s.memory;
   const errors = (["pinsetter", "etcd"] as SystemName[]).flatMap((n) =>
-    Object.entries(r.systems[n]?.errors ?? {}).map(([phase, msg]) => `- ${n} ${phase} failed: ${msg.split("\n")[0]}`),
+    Object.entries(r.systems[n]?.errors ?? {}).map(
+      ([phase, msg]) => `- ${n}, ${phase}:\n\n  \`\`\`\n${msg.split("\n").slice(0, 8).map((l) => "  " + l.slice(0, 200)).join("\n")}\n  \`\`\``,
+    ),
   );
   const measured = r.systems.pinsetter?.memory ?? r.systems.etcd?.memory;
   const liveMiB = (measured?.liveDataBytes ?? m.liveKeys * (12 + m.valueBytes)) / 2 ** 20;

@@ -162,7 +162,11 @@ async function benchAll(names: SystemName[]): Promise<BenchResults["systems"]> {
         }
       }
     } finally {
-      for (const sys of running) await sys.stop();
+      for (const sys of running) {
+        const exits = sys.unexpectedExits();
+        if (exits.length) fail(sys.name, "unexpected exits (throughput/failover)", new Error(exits.join("\n")));
+        await sys.stop();
+      }
     }
   }
 
@@ -176,6 +180,8 @@ async function benchAll(names: SystemName[]): Promise<BenchResults["systems"]> {
       } catch (err) {
         fail(n, "memory", err);
       } finally {
+        const exits = sys?.unexpectedExits() ?? [];
+        if (exits.length) fail(n, "unexpected exits (memory)", new Error(exits.join("\n")));
         await sys?.stop();
       }
     }

@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { masterDataDir, type ClusterConfig, type MasterConfig } from "../config/index.js";
-import type { MasterStatus } from "../master/master.js";
+import { fetchMasterStatus, type MasterStatus } from "../client/master-status.js";
 
 const PINSETTER_SCRIPT = fileURLToPath(new URL("./pinsetter.js", import.meta.url));
 const STOP_GRACE_MS = 10_000;
@@ -88,16 +88,9 @@ async function pollAll(config: ClusterConfig, children: Child[]): Promise<void> 
         child.status = null;
         return;
       }
-      try {
-        const res = await fetch(`http://${child.master.host}:${child.master.clientPort}/status`, {
-          headers: { authorization: `Bearer ${config.token}` },
-          signal: AbortSignal.timeout(400),
-        });
-        child.status = res.ok ? ((await res.json()) as MasterStatus) : null;
-        child.error = res.ok ? null : `status ${res.status}`;
-      } catch {
-        child.status = null;
-      }
+      const r = await fetchMasterStatus({ host: child.master.host, port: child.master.clientPort, token: config.token, timeoutMs: 400 });
+      child.status = r === "unauthorized" ? null : r;
+      if (r === "unauthorized") child.error = "status 401";
     }),
   );
 }

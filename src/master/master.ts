@@ -21,32 +21,14 @@ import { encodeMemberContext } from "../store/members.js";
 import { encodeCommand } from "../store/mvcc/index.js";
 import { StoreStateMachine } from "../store/state-machine.js";
 import { ETCD_API_VERSION } from "../version.js";
+import type { MasterStatus } from "../client/master-status.js";
 import { decideBootstrap } from "./join.js";
 import { checkBearer, sendJson } from "./http.js";
 import { LearnerPromoter } from "./learner-promoter.js";
 
 export { PINSETTER_VERSION, ETCD_API_VERSION } from "../version.js";
 
-export interface MasterStatus {
-  name: string;
-  pid: number;
-  role: string;
-  term: number;
-  leader: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  lastIndex: number;
-  revision: number;
-  /** Leader only: each member's match index. */
-  matchIndex: Record<string, number> | null;
-  voters: string[];
-  learners: string[];
-  healthy: boolean;
-  /** process.memoryUsage() in bytes: rss, heapUsed, external, arrayBuffers. */
-  memory: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
-  /** Entries held in memory by the raft log (first..last). */
-  logEntriesInMemory: number;
-}
+export type { MasterStatus } from "../client/master-status.js";
 
 export class Master {
   private constructor(

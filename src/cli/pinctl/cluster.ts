@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { stringify as toYaml } from "yaml";
 import { findMaster } from "../../config/index.js";
-import type { MasterStatus } from "../../master/master.js"; // type only: not loaded at run time
+import { fetchMasterStatus, type MasterStatus } from "../../client/master-status.js";
 import { runAction, UserError } from "../errors.js";
 import { resolveContext, storeClient, type GlobalOptions, type PinctlContext } from "./context.js";
 
@@ -22,17 +22,10 @@ export interface ClusterStatusView {
 }
 
 async function fetchStatus(url: string, token: string | undefined): Promise<MasterStatus | null> {
-  try {
-    const res = await fetch(`${url}/status`, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(1500),
-    });
-    if (res.status === 401) throw new UserError(`${url}: unauthorized (wrong or missing token)`);
-    return res.ok ? ((await res.json()) as MasterStatus) : null;
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    return null;
-  }
+  const u = new URL(url);
+  const r = await fetchMasterStatus({ host: u.hostname, port: Number(u.port), token });
+  if (r === "unauthorized") throw new UserError(`${url}: unauthorized (wrong or missing token)`);
+  return r;
 }
 
 /** Which masters to show: those of the config, else the members the server knows. */

@@ -19,13 +19,12 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { EtcdClient } from "../../../src/client/etcd-client.js";
-import type { MasterStatus } from "../../../src/master/master.js";
+import { fetchMasterStatus, type MasterStatus } from "../../../src/client/master-status.js";
 
 /** Test-process clients dial from here: not a master's address, so partitions never cut them. */
 export const CLIENT_ADDRESS = "127.0.0.130";
@@ -397,39 +396,12 @@ export class ChaosCluster {
   }
 
   /** GET /status of one master, or null when it does not answer within timeoutMs. */
-  status(name: string, timeoutMs = 1000): Promise<MasterStatus | null> {
+  async status(name: string, timeoutMs = 1000): Promise<MasterStatus | null> {
     const m = this.member(name);
-    return new Promise((resolve) => {
-      const req = http.request(
-        {
-          host: m.host,
-          port: m.clientPort,
-          path: "/status",
-          method: "GET",
-          localAddress: CLIENT_ADDRESS,
-          headers: { authorization: `Bearer ${this.token}` },
-          agent: false,
-          timeout: timeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            if (res.statusCode !== 200) return resolve(null);
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as MasterStatus);
-            } catch {
-              resolve(null);
-            }
-          });
-          res.on("error", () => resolve(null));
-        },
-      );
-      req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(null));
-      req.end();
-    });
+    const r = await fetchMasterStatus({ host: m.host, port: m.clientPort, token: this.token, localAddress: CLIENT_ADDRESS, timeoutMs });
+    return r === "unauthorized" ? null : r;
   }
+
 
   async statuses(names: string[], timeoutMs = 1000): Promise<Map<string, MasterStatus | null>> {
     const all = await Promise.all(names.map(async (n) => [n, await this.status(n, timeoutMs)] as const));
