@@ -157,6 +157,8 @@ export class RaftNode {
   private appliedTerm = 0;
   private lastSnapshotIndex = 0;
   private snapshotInFlight = false;
+  /** How long the last snapshot capture blocked this process. */
+  private lastCaptureMs = 0;
   private soft: SoftState = { leader: null, role: "follower" };
   private readonly softListeners = new Set<(s: SoftState, term: number) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
@@ -594,12 +596,30 @@ export class RaftNode {
    * by the storage, so the loop keeps serving meanwhile.
    */
   private maybeSnapshot(): void {
-    if (this.snapshotInFlight || this.appliedIndex - this.lastSnapshotIndex < this.opts.snapshotEvery) return;
+    if (this.snapshotInFlight) return;
+    const since = this.appliedIndex - this.lastSnapshotIndex;
+    // Members snapshot at staggered points of the log (voter k of n at
+    // indexes k*every/n + m*every), so that while one of them is busy
+    // capturing a large state the others still form a quorum.
+    const every = this.opts.snapshotEvery;
+    const voters = this.core.status().conf.voters;
+    const rank = Math.max(0, voters.indexOf(this.id));
+    const offset = Math.floor((rank * every) / Math.max(1, voters.length));
+    const slot = (index: number) => Math.floor((index - offset) / every);
+    if (since < every / 2 || slot(this.appliedIndex) <= slot(this.lastSnapshotIndex)) return;
+    if (this.soft.role === "leader" && this.lastCaptureMs > this.electionTimeoutMs() / 2 && since < 2 * this.opts.snapshotEvery) {
+      // Capturing blocks this process longer than followers wait for a
+      // heartbeat: hand leadership to a caught-up follower first (and
+      // snapshot as a follower) rather than stall the cluster into an election.
+      this.handOffLeadershipForSnapshot();
+      return;
+    }
     const started = performance.now();
     const metadata: SnapshotMetadata = { index: this.appliedIndex, term: this.appliedTerm, conf: this.core.status().conf };
     const snapshot: Snapshot = { metadata, data: this.opts.stateMachine.snapshot() };
     const compactTo = Math.max(0, metadata.index - (this.opts.snapshotCatchUpEntries ?? 5000));
     const capturedMs = Math.round(performance.now() - started);
+    this.lastCaptureMs = capturedMs;
     this.snapshotInFlight = true;
     this.lastSnapshotIndex = metadata.index;
     this.opts.storage
@@ -612,6 +632,20 @@ export class RaftNode {
       .finally(() => {
         this.snapshotInFlight = false;
       });
+  }
+
+  private electionTimeoutMs(): number {
+    return this.opts.tickMs * this.opts.electionTicks;
+  }
+
+  private handOffLeadershipForSnapshot(): void {
+    const st = this.core.status();
+    if (st.leadTransferee !== null || !st.progress) return;
+    const candidates = st.conf.voters.filter((id) => id !== this.id && (st.progress?.[id]?.match ?? 0) >= st.lastIndex);
+    const to = candidates[0];
+    if (!to) return; // nobody caught up: try again after the next Ready
+    this.log.info({ to, lastCaptureMs: this.lastCaptureMs }, "handing leadership over before a long snapshot");
+    this.core.transferLeadership(to);
   }
 
   private halt(err: Error): void {
