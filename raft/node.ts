@@ -8,7 +8,7 @@
 
 import { randomBytes, randomInt } from "node:crypto";
 import type { Logger } from "pino";
-import { decodeConfChange, encodeConfChange } from "./core/confchange.js";
+import { applyConfChange, decodeConfChange, encodeConfChange } from "./core/confchange.js";
 import { RaftCore } from "./core/raft.js";
 import type {
   ConfChange,
@@ -526,18 +526,11 @@ export class RaftNode {
     else p.resolve(result);
   }
 
+  /** The configuration once `change` applies (the core applies it in advance(), the same way). */
   private confAfter(change: ConfChange): ConfState {
-    const conf = this.core.status().conf;
-    const without = (ids: NodeId[]) => ids.filter((x) => x !== change.node);
-    switch (change.type) {
-      case "addNode":
-        return { voters: [...new Set([...conf.voters, change.node])].sort(), learners: without(conf.learners) };
-      case "addLearner":
-        return conf.voters.includes(change.node) ? conf : { voters: conf.voters, learners: [...new Set([...conf.learners, change.node])].sort() };
-      case "removeNode":
-        return { voters: without(conf.voters), learners: without(conf.learners) };
-    }
+    return applyConfChange(this.core.status().conf, change);
   }
+
 
   private syncPeers(conf: ConfState, change?: ConfChange): void {
     if (change?.type === "removeNode" && change.node !== this.id) {
@@ -598,15 +591,16 @@ export class RaftNode {
   private maybeSnapshot(): void {
     if (this.snapshotInFlight) return;
     const since = this.appliedIndex - this.lastSnapshotIndex;
+    const every = this.opts.snapshotEvery;
+    if (since < every / 2) return; // the common case, checked before anything costs
     // Members snapshot at staggered points of the log (voter k of n at
     // indexes k*every/n + m*every), so that while one of them is busy
     // capturing a large state the others still form a quorum.
-    const every = this.opts.snapshotEvery;
     const voters = this.core.status().conf.voters;
     const rank = Math.max(0, voters.indexOf(this.id));
     const offset = Math.floor((rank * every) / Math.max(1, voters.length));
     const slot = (index: number) => Math.floor((index - offset) / every);
-    if (since < every / 2 || slot(this.appliedIndex) <= slot(this.lastSnapshotIndex)) return;
+    if (slot(this.appliedIndex) <= slot(this.lastSnapshotIndex)) return;
     if (this.soft.role === "leader" && this.lastCaptureMs > this.electionTimeoutMs() / 2 && since < 2 * this.opts.snapshotEvery) {
       // Capturing blocks this process longer than followers wait for a
       // heartbeat: hand leadership to a caught-up follower first (and

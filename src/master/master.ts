@@ -20,7 +20,6 @@ import { Lessor } from "../store/lessor.js";
 import { encodeMemberContext } from "../store/members.js";
 import { encodeCommand } from "../store/mvcc/index.js";
 import { StoreStateMachine } from "../store/state-machine.js";
-import { ETCD_API_VERSION } from "../version.js";
 import type { MasterStatus } from "../client/master-status.js";
 import { decideBootstrap } from "./join.js";
 import { checkBearer, sendJson } from "./http.js";
@@ -120,7 +119,6 @@ export class Master {
       peerToken: config.clientAuth === "token" ? config.token : null,
       configuredMasters: config.masters,
       logger: log.child({ component: "kv" }),
-      version: ETCD_API_VERSION,
     });
     const compactor = new AutoCompactor({
       retainMinutes: config.store.retainMinutes,

@@ -129,7 +129,6 @@ export interface KvServiceOptions {
   /** Masters named in this member's config: where a member added by URL is looked up. */
   configuredMasters: (MemberAddresses & { name: string })[];
   logger: Logger;
-  version: string;
 }
 
 export class KvService {

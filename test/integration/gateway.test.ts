@@ -78,7 +78,6 @@ async function startMember(opts: { auth: GatewayAuth; progressNotifyMs?: number;
     peerToken: opts.auth.mode === "token" ? opts.auth.token : null,
     configuredMasters: [{ name: "m1", ...addresses }],
     logger: silent,
-    version: "3.4.0",
   });
   const gateway = createGatewayHandler(kv, { auth: opts.auth, logger: silent, progressNotifyMs: opts.progressNotifyMs, maxBodyBytes: opts.maxBodyBytes });
   serve = gateway;
