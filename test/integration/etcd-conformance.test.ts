@@ -20,7 +20,8 @@ const NOBODY_EITHER = "http://127.0.0.58:2379";
 if ("reason" in found) {
   console.warn(`SKIPPING etcd conformance against real etcd: ${found.reason}`);
   describe("etcd v3 JSON gateway conformance: etcd 3.4", () => {
-    it.skip(`needs the etcd binary (${found.reason})`, () => undefined);
+    // Skipped with a loud reason (warned above); CI installs etcd, so it runs there.
+    it.skipIf("reason" in found)(`needs the etcd binary (${found.reason})`, () => undefined);
   });
 } else {
   let cluster: EtcdCluster | undefined;
