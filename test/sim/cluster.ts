@@ -6,7 +6,7 @@
 
 import { RaftCore } from "../../raft/core/raft.js";
 import type {
-  ConfChange, ConfState, Entry, Message, NodeId, ProposalRefusal, RaftStatus, Ready, Role, Snapshot,
+  ConfChange, ConfState, Entry, Message, NodeId, ProposalRefusal, RaftConfig, RaftStatus, Ready, Role, Snapshot,
 } from "../../raft/core/types.js";
 import { SimDisk, SimStateMachine, textBytes } from "./disk.js";
 import { confKey, Invariants, SimViolation } from "./invariants.js";
@@ -14,16 +14,7 @@ import type { Prng } from "./prng.js";
 import { formatMessage, Trace } from "./trace.js";
 
 /** The knobs of RaftConfig the simulator varies (id and random are per member). */
-export interface RaftTuning {
-  electionTicks: number;
-  heartbeatTicks: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  maxInflightMsgs: number;
-  maxInflightBytes: number;
-  maxMsgBytes: number;
-  maxEntriesPerMsg: number;
-}
+export type RaftTuning = Omit<RaftConfig, "id" | "random">;
 
 /** Where messages go once a Ready was persisted: the seeded network or a scripted mailbox. */
 export interface SimLink {

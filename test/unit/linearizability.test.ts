@@ -21,6 +21,7 @@ import {
   type CheckResult,
   type Model,
 } from "../lib/linearizability.js";
+import { prng } from "../lib/prng.js";
 
 /** Builds a history by hand: times are arbitrary units, `null` as return means the outcome is unknown. */
 class History {
@@ -75,16 +76,6 @@ function expectIllegal(h: History): Extract<CheckResult, { verdict: "illegal" }>
 // ---------------------------------------------------------------------------
 // A seeded source, so that a failing random history is a seed to keep.
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GenOptions {
   ops: number;

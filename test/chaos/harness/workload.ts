@@ -11,20 +11,12 @@ import { HistoryRecorder, type KvInput, type OpHandle, type OutputOf } from "../
 import type { Change, WatchEvent } from "../../lib/watch-check.js";
 import type { IssuedWrite } from "./check.js";
 import type { ChaosCluster } from "./cluster.js";
+import { prng } from "../../lib/prng.js";
+
+export { prng };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A small seeded generator (mulberry32), so a run's choices follow from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WorkloadOptions {
   cluster: ChaosCluster;
