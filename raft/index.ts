@@ -4,10 +4,12 @@ export { RaftCore } from "./core/raft.js";
 export { encodeConfChange, decodeConfChange } from "./core/confchange.js";
 export {
   RaftNode,
+  FencedError,
   NotLeaderError,
   OutcomeUnknownError,
   ProposalRefusedError,
   ReadTimeoutError,
+  type ProposeOptions,
   type RaftNodeOptions,
   type StateMachine,
 } from "./node.js";

@@ -81,6 +81,28 @@ export class ProposalRefusedError extends Error {
   override name = "ProposalRefusedError";
 }
 
+/**
+ * A fenced write (proposed "as leader of term T") was refused: this member was
+ * not, or no longer, leader in term T when it would have entered the log, or
+ * it entered the log in another term and was skipped at apply. Never applied.
+ */
+export class FencedError extends Error {
+  override name = "FencedError";
+  constructor(readonly fenceTerm: number, message: string) {
+    super(message);
+  }
+}
+
+/** Options of one proposal. */
+export interface ProposeOptions {
+  /**
+   * Accept the write only if this member is leader in exactly this term when
+   * the entry is appended; every member skips it at apply if the entry's term
+   * differs. For leader-only loops: a deposed leader can never land a write.
+   */
+  fenceTerm?: number;
+}
+
 /** We do not know whether it was applied: it may still commit. Never report this as a failure. */
 export class OutcomeUnknownError extends Error {
   override name = "OutcomeUnknownError";
@@ -107,7 +129,7 @@ interface PendingRead {
 
 type Input =
   | { kind: "message"; message: Message }
-  | { kind: "propose"; id: string; data: Uint8Array }
+  | { kind: "propose"; id: string; data: Uint8Array; fenceTerm: number | null }
   | { kind: "confChange"; id: string; change: ConfChange }
   | { kind: "read"; id: string }
   | { kind: "transfer"; to: NodeId }
@@ -117,25 +139,34 @@ type Input =
 /** Snapshot data is kept on disk only; the core holds metadata (data loaded when a follower needs it). */
 const NO_DATA = new Uint8Array(0);
 
-// Envelope of a normal entry: [0x01][idLength:u8][id][command]. The id lets
-// the member that proposed it find its waiting caller when it applies.
+// Envelope of a normal entry: [0x01][idLength:u8][id][command], or for a
+// fenced write [0x02][idLength:u8][id][fenceTerm:f64 BE][command]. The id
+// lets the member that proposed it find its waiting caller when it applies;
+// the fence term travels in the entry so every member skips it alike.
 const ENVELOPE_VERSION = 1;
+const ENVELOPE_FENCED = 2;
 
-function wrap(id: string, command: Uint8Array): Uint8Array {
+function wrap(id: string, command: Uint8Array, fenceTerm: number | null = null): Uint8Array {
   const idBytes = Buffer.from(id, "utf8");
-  const out = new Uint8Array(2 + idBytes.length + command.length);
-  out[0] = ENVELOPE_VERSION;
+  const fenceBytes = fenceTerm === null ? 0 : 8;
+  const out = new Uint8Array(2 + idBytes.length + fenceBytes + command.length);
+  out[0] = fenceTerm === null ? ENVELOPE_VERSION : ENVELOPE_FENCED;
   out[1] = idBytes.length;
   out.set(idBytes, 2);
-  out.set(command, 2 + idBytes.length);
+  if (fenceTerm !== null) new DataView(out.buffer, out.byteOffset + 2 + idBytes.length, 8).setFloat64(0, fenceTerm);
+  out.set(command, 2 + idBytes.length + fenceBytes);
   return out;
 }
 
-function unwrap(data: Uint8Array): { id: string; command: Uint8Array } {
-  if (data[0] !== ENVELOPE_VERSION || data.length < 2) throw new Error("entry envelope: unknown version");
+export function unwrapEntry(data: Uint8Array): { id: string; command: Uint8Array; fenceTerm: number | null } {
+  const version = data[0];
+  if ((version !== ENVELOPE_VERSION && version !== ENVELOPE_FENCED) || data.length < 2) throw new Error("entry envelope: unknown version");
   const idLength = data[1]!;
   const id = Buffer.from(data.buffer, data.byteOffset + 2, idLength).toString("utf8");
-  return { id, command: data.subarray(2 + idLength) };
+  if (version === ENVELOPE_VERSION) return { id, command: data.subarray(2 + idLength), fenceTerm: null };
+  if (data.length < 2 + idLength + 8) throw new Error("entry envelope: truncated fence term");
+  const fenceTerm = new DataView(data.buffer, data.byteOffset + 2 + idLength, 8).getFloat64(0);
+  return { id, command: data.subarray(2 + idLength + 8), fenceTerm };
 }
 
 export class RaftNode {
@@ -162,6 +193,9 @@ export class RaftNode {
   private soft: SoftState = { leader: null, role: "follower" };
   private readonly softListeners = new Set<(s: SoftState, term: number) => void>();
   private readonly appliedListeners = new Set<(index: number) => void>();
+  private readonly leaderReadyListeners = new Set<(term: number) => void>();
+  /** The term in which this member leads and has applied an entry of its own term (null: not ready). */
+  private readyTerm: number | null = null;
   private fatal: Error | null = null;
   private idle: Promise<void> = Promise.resolve();
 
@@ -246,15 +280,19 @@ export class RaftNode {
    * Rejects with NotLeaderError/ProposalRefusedError if it never entered the
    * log, or OutcomeUnknownError if it may still commit.
    */
-  propose(command: Uint8Array, timeoutMs = this.opts.requestTimeoutMs ?? 5000): Promise<unknown> {
+  propose(command: Uint8Array, timeoutMs = this.opts.requestTimeoutMs ?? 5000, opts: ProposeOptions = {}): Promise<unknown> {
     if (this.fatal) return Promise.reject(this.fatal);
+    const fenceTerm = opts.fenceTerm ?? null;
+    if (fenceTerm !== null && !(Number.isSafeInteger(fenceTerm) && fenceTerm > 0)) {
+      return Promise.reject(new FencedError(fenceTerm, `fenced: invalid fence term ${fenceTerm}`));
+    }
     const id = `${this.id}/${this.bootId}/${++this.seq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.proposals.delete(id)) reject(new OutcomeUnknownError(`proposal ${id} not applied within ${timeoutMs} ms; it may still commit`));
       }, timeoutMs);
       this.proposals.set(id, { resolve, reject, timer });
-      this.enqueue({ kind: "propose", id, data: wrap(id, command) });
+      this.enqueue({ kind: "propose", id, data: wrap(id, command, fenceTerm), fenceTerm });
     });
   }
 
@@ -319,6 +357,22 @@ export class RaftNode {
   onSoftStateChange(listener: (s: SoftState, term: number) => void): () => void {
     this.softListeners.add(listener);
     return () => this.softListeners.delete(listener);
+  }
+
+  /**
+   * Leader-ready barrier: called with `term` once this member, as leader of
+   * `term`, has applied an entry of that term (its no-op), so everything
+   * committed before it took over is applied locally. Fires at most once per
+   * term. Leadership loss is reported by onSoftStateChange (role != leader).
+   */
+  onLeaderReady(listener: (term: number) => void): () => void {
+    this.leaderReadyListeners.add(listener);
+    return () => this.leaderReadyListeners.delete(listener);
+  }
+
+  /** The term in which this member is a ready leader (see onLeaderReady), or null. */
+  leaderReadyTerm(): number | null {
+    return this.readyTerm;
   }
 
   onApplied(listener: (index: number) => void): () => void {
@@ -393,6 +447,19 @@ export class RaftNode {
           this.core.step(input.message);
           break;
         case "propose": {
+          if (input.fenceTerm !== null) {
+            // Checked here, in the same step that appends it: the entry gets
+            // the core's current term, so it carries exactly fenceTerm.
+            const { role, term } = this.core.roleAndTerm();
+            if (role !== "leader" || term !== input.fenceTerm) {
+              this.failProposal(
+                this.proposals,
+                input.id,
+                new FencedError(input.fenceTerm, `fenced: proposed as leader of term ${input.fenceTerm}, but this member is ${role} in term ${term}`),
+              );
+              break;
+            }
+          }
           const refusal = this.core.propose(input.data);
           if (refusal) this.failProposal(this.proposals, input.id, refusalError(refusal, this.core.status().leader));
           break;
@@ -454,6 +521,7 @@ export class RaftNode {
     // its data is on disk now, so free the memory (sendSnapshots reloads it).
     if (rd.snapshot) rd.snapshot.data = NO_DATA;
     if (rd.softState) this.changeSoftState(rd.softState);
+    this.maybeLeaderReady();
     this.releaseReads();
     if (rd.committedEntries.length > 0 || rd.snapshot) {
       for (const l of this.appliedListeners) l(this.appliedIndex);
@@ -508,7 +576,13 @@ export class RaftNode {
       return;
     }
     if (e.data.length === 0) return; // a new leader's no-op
-    const { id, command } = unwrap(e.data);
+    const { id, command, fenceTerm } = unwrapEntry(e.data);
+    if (fenceTerm !== null && fenceTerm !== e.term) {
+      // Defence in depth: the append-time check makes this unreachable, but
+      // the decision is made from the entry alone, so every member skips it.
+      this.failProposal(this.proposals, id, new FencedError(fenceTerm, `fenced: entry ${e.index} proposed as leader of term ${fenceTerm} was appended in term ${e.term}`));
+      return;
+    }
     let result: unknown;
     let error: Error | null = null;
     try {
@@ -556,9 +630,29 @@ export class RaftNode {
     }
   }
 
+  /** Fires the leader-ready barrier once this leader has applied an entry of its own term. */
+  private maybeLeaderReady(): void {
+    if (this.soft.role !== "leader") {
+      this.readyTerm = null;
+      return;
+    }
+    const { term } = this.core.roleAndTerm();
+    if (this.readyTerm === term || this.appliedTerm !== term) return;
+    this.readyTerm = term;
+    this.log.info({ term, applied: this.appliedIndex }, "leader ready: applied its own term's first entry");
+    for (const l of this.leaderReadyListeners) {
+      try {
+        l(term);
+      } catch (err) {
+        this.log.error({ err }, "leader-ready listener threw");
+      }
+    }
+  }
+
   private changeSoftState(s: SoftState): void {
     const was = this.soft;
     this.soft = s;
+    if (s.role !== "leader") this.readyTerm = null;
     const term = this.core.status().term;
     this.log.info({ role: s.role, leader: s.leader, term, was: was.role }, "raft role changed");
     if (was.leader !== s.leader) {

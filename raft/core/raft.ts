@@ -275,6 +275,11 @@ export class RaftCore {
     this.log.compact(snapshot, compactTo);
   }
 
+  /** Role and term without the copies status() makes (checked per fenced proposal). */
+  roleAndTerm(): { role: RaftStatus["role"]; term: number } {
+    return { role: this.role, term: this.term };
+  }
+
   status(): RaftStatus {
     let progress: RaftStatus["progress"] = null;
     if (this.role === "leader") {

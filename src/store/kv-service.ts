@@ -7,6 +7,7 @@
 
 import type { Logger } from "pino";
 import {
+  FencedError,
   NotLeaderError,
   OutcomeUnknownError,
   ProposalRefusedError,
@@ -83,6 +84,7 @@ export function storeErrorToApi(e: StoreError): ApiError {
  */
 export function raftErrorToApi(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof FencedError) return new ApiError(403, GrpcCode.FailedPrecondition, err.message.startsWith("fenced:") ? err.message : `fenced: ${err.message}`);
   if (err instanceof NotLeaderError) return new ApiError(503, GrpcCode.Unavailable, err.leader ? `etcdserver: ${err.message}` : "etcdserver: no leader");
   if (err instanceof OutcomeUnknownError) return new ApiError(504, GrpcCode.DeadlineExceeded, `etcdserver: request timed out (${err.message})`);
   if (err instanceof ReadTimeoutError) return new ApiError(503, GrpcCode.Unavailable, `etcdserver: ${err.message}`);
@@ -166,13 +168,20 @@ export class KvService {
     return result.value;
   }
 
-  /** Proposes a write command and returns its response once applied here. */
-  async write<C extends StoreCommand>(command: C): Promise<CommandResponses[C["type"]]> {
+  /**
+   * Proposes a write command and returns its response once applied here.
+   * With `fenceTerm` (leader-only loops) the write lands only if this member
+   * is still leader in that term; otherwise ApiError 403 "fenced: ...".
+   */
+  async write<C extends StoreCommand>(command: C, opts: { fenceTerm?: number } = {}): Promise<CommandResponses[C["type"]]> {
     const invalid = validateCommand(command);
     if (invalid) throw storeErrorToApi(invalid);
     let result: StoreResult<C>;
     try {
-      result = (await this.node.propose(encodeCommand(command))) as StoreResult<C>;
+      const encoded = encodeCommand(command);
+      result = (await (opts.fenceTerm === undefined
+        ? this.node.propose(encoded)
+        : this.node.propose(encoded, undefined, { fenceTerm: opts.fenceTerm }))) as StoreResult<C>;
     } catch (err) {
       throw raftErrorToApi(err);
     }
