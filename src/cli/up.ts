@@ -1,18 +1,28 @@
-// `pinsetter up`: starts every master of the config as a child process (each
-// on its own loopback address, logs to <dataDir>/<name>/master.log), shows a
-// live status table (role, term, commit per master, the leader marked), and
-// on Ctrl-C stops them all. A second `up` on the same data dir restarts the
-// same members from their data.
+// `pinsetter up`: starts every master and node of the config as a child
+// process (each on its own loopback address, logs to <dataDir>/<name>/*.log),
+// shows a live status table (role, term, commit per master, the leader
+// marked; health per node), and on Ctrl-C stops them all. A second `up` on the
+// same data dir restarts the same members from their data.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { masterDataDir, type ClusterConfig, type MasterConfig } from "../config/index.js";
+import http from "node:http";
+import { masterDataDir, type ClusterConfig, type MasterConfig, type NodeConfig } from "../config/index.js";
 import { fetchMasterStatus, type MasterStatus } from "../client/master-status.js";
 
 const PINSETTER_SCRIPT = fileURLToPath(new URL("./pinsetter.js", import.meta.url));
 const STOP_GRACE_MS = 10_000;
+
+interface NodeChild {
+  node: NodeConfig;
+  process: ChildProcess | null;
+  exitCode: number | string | null;
+  logFile: string;
+  healthy: boolean;
+  error: string | null;
+}
 
 interface Child {
   master: MasterConfig;
@@ -33,17 +43,24 @@ export async function runUp(config: ClusterConfig, opts: { live: boolean }): Pro
     error: null,
   }));
 
+  const nodes: NodeChild[] = config.nodes.map((n) => ({
+    node: n,
+    process: null,
+    exitCode: null,
+    logFile: join(masterDataDir(config, n.name), "node.log"),
+    healthy: false,
+    error: null,
+  }));
+
   for (const child of children) startChild(config, child);
-  if (config.nodes.length > 0) {
-    process.stdout.write(`note: ${config.nodes.length} node(s) in the config are not started: the kubelet is not part of this build yet\n`);
-  }
-  process.stdout.write(`started ${children.length} masters; logs under ${config.dataDir}; Ctrl-C stops them all\n`);
+  for (const node of nodes) startNode(config, node);
+  process.stdout.write(`started ${children.length} masters and ${nodes.length} nodes; logs under ${config.dataDir}; Ctrl-C stops them all\n`);
 
   let stopping = false;
   const render = opts.live ? liveRenderer() : lineRenderer();
   const poller = setInterval(() => {
-    void pollAll(config, children).then(() => {
-      if (!stopping) render(config, children);
+    void Promise.all([pollAll(config, children), pollNodes(config, nodes)]).then(() => {
+      if (!stopping) render(config, children, nodes);
     });
   }, 500);
 
@@ -52,13 +69,56 @@ export async function runUp(config: ClusterConfig, opts: { live: boolean }): Pro
       if (stopping) return;
       stopping = true;
       clearInterval(poller);
-      process.stdout.write("\nstopping all masters...\n");
-      void stopAll(children).then(resolve);
+      process.stdout.write("\nstopping all nodes and masters...\n");
+      void stopAll(nodes).then(() => stopAll(children)).then(resolve);
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
-  process.stdout.write("all masters stopped\n");
+  process.stdout.write("all masters and nodes stopped\n");
+}
+
+function startNode(config: ClusterConfig, child: NodeChild): void {
+  mkdirSync(masterDataDir(config, child.node.name), { recursive: true });
+  const proc = spawn(
+    process.execPath,
+    [PINSETTER_SCRIPT, "--config", config.configPath, "node", "--name", child.node.name, "--log-file", child.logFile],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  proc.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  child.process = proc;
+  child.exitCode = null;
+  proc.on("exit", (code, signal) => {
+    child.process = null;
+    child.exitCode = code ?? signal ?? "?";
+    child.error = stderr.trim().split("\n").pop() ?? null;
+  });
+}
+
+/** A node is healthy when its kubelet answers /healthz. */
+async function pollNodes(config: ClusterConfig, nodes: NodeChild[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async (child) => {
+      child.healthy = child.process !== null && (await kubeletHealthy(config, child.node));
+    }),
+  );
+}
+
+function kubeletHealthy(config: ClusterConfig, node: NodeConfig): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      { host: node.host, port: node.kubeletPort, path: "/healthz", headers: { Authorization: `Bearer ${config.token}` }, timeout: 400 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(false));
+  });
 }
 
 function startChild(config: ClusterConfig, child: Child): void {
@@ -105,17 +165,23 @@ function describe(child: Child): string[] {
   return [name, addr, role, String(s.term), String(s.commitIndex), String(s.appliedIndex), s.leader ? `leader: ${s.leader}` : "no leader"];
 }
 
-function table(children: Child[]): string {
-  const rows = [["MASTER", "CLIENT", "ROLE", "TERM", "COMMIT", "APPLIED", ""], ...children.map(describe)];
+function describeNode(child: NodeChild): string[] {
+  const addr = `${child.node.host}:${child.node.kubeletPort}`;
+  if (!child.process) return [child.node.name, addr, `exited (${String(child.exitCode)})`, "-", "-", "-", child.error ?? ""];
+  return [child.node.name, addr, child.healthy ? "node ready" : "node starting", "-", "-", "-", child.node.runtime];
+}
+
+function table(children: Child[], nodes: NodeChild[]): string {
+  const rows = [["MEMBER", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", ""], ...children.map(describe), ...nodes.map(describeNode)];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
 /** Redraws the table in place on a terminal. */
-function liveRenderer(): (config: ClusterConfig, children: Child[]) => void {
+function liveRenderer(): (config: ClusterConfig, children: Child[], nodes: NodeChild[]) => void {
   let previousLines = 0;
-  return (config, children) => {
-    const text = `cluster ${config.clusterName}  (${new Date().toLocaleTimeString()})\n${table(children)}\n`;
+  return (config, children, nodes) => {
+    const text = `cluster ${config.clusterName}  (${new Date().toLocaleTimeString()})\n${table(children, nodes)}\n`;
     if (previousLines > 0) process.stdout.write(`\x1b[${previousLines}A\x1b[J`);
     process.stdout.write(text);
     previousLines = text.split("\n").length - 1;
@@ -123,17 +189,17 @@ function liveRenderer(): (config: ClusterConfig, children: Child[]) => void {
 }
 
 /** Prints one line whenever leadership or a member's state changes (logs, pipes). */
-function lineRenderer(): (config: ClusterConfig, children: Child[]) => void {
+function lineRenderer(): (config: ClusterConfig, children: Child[], nodes: NodeChild[]) => void {
   let last = "";
-  return (_config, children) => {
-    const summary = children.map((c) => describe(c).slice(0, 4).join(" ")).join(" | ");
+  return (_config, children, nodes) => {
+    const summary = [...children.map((c) => describe(c).slice(0, 4).join(" ")), ...nodes.map((n) => describeNode(n).slice(0, 3).join(" "))].join(" | ");
     if (summary === last) return;
     last = summary;
     process.stdout.write(`${new Date().toISOString()} ${summary}\n`);
   };
 }
 
-async function stopAll(children: Child[]): Promise<void> {
+async function stopAll(children: { process: ChildProcess | null }[]): Promise<void> {
   await Promise.all(
     children.map(
       (child) =>
