@@ -41,6 +41,29 @@ export interface StoreSettings {
   retainMinutes: number;
 }
 
+/**
+ * Node heartbeats and the node lifecycle controller (issue 9), resolved.
+ * Defaults aim at a lost node's pods running elsewhere within about 10 s:
+ * kubelets renew their Lease every 1 s, a node silent for 4 s turns
+ * Ready=Unknown and is tainted unreachable, and pods without their own
+ * toleration are evicted 1 s later (their owners then replace them).
+ * Kubernetes' defaults are 10 s / 40 s / 300 s; they are far slower on purpose.
+ */
+export interface NodeLifecycleSettings {
+  /** How often a kubelet renews its Lease in kube-node-lease. */
+  leaseRenewIntervalSeconds: number;
+  /** A node whose Lease has not been renewed for this long becomes Ready=Unknown. */
+  nodeMonitorGracePeriodSeconds: number;
+  /** How often the controller looks at every node. */
+  nodeMonitorPeriodSeconds: number;
+  /** tolerationSeconds for node.kubernetes.io/unreachable:NoExecute, for pods that do not set their own. */
+  defaultUnreachableTolerationSeconds: number;
+  /** tolerationSeconds for node.kubernetes.io/not-ready:NoExecute, for pods that do not set their own. */
+  defaultNotReadyTolerationSeconds: number;
+  /** With more than 2 unhealthy nodes and at least this fraction of all nodes unhealthy, nothing is evicted. */
+  unhealthyZoneThreshold: number;
+}
+
 export interface MasterConfig {
   name: string;
   host: string;
@@ -83,6 +106,7 @@ export interface ClusterConfig {
   clientAuth: ClientAuth;
   raft: RaftSettings;
   store: StoreSettings;
+  nodeLifecycle: NodeLifecycleSettings;
   masters: MasterConfig[];
   nodes: NodeConfig[];
 }
@@ -104,6 +128,7 @@ export interface ClusterConfigFile {
     maxEntriesPerMsg?: number;
   };
   store?: { retainMinutes?: number };
+  nodeLifecycle?: Partial<NodeLifecycleSettings>;
   masters: MasterConfig[];
   nodes?: {
     name: string;
@@ -127,6 +152,14 @@ export const CONFIG_DEFAULTS = {
     maxEntriesPerMsg: 1024,
   },
   store: { retainMinutes: 5 },
+  nodeLifecycle: {
+    leaseRenewIntervalSeconds: 1,
+    nodeMonitorGracePeriodSeconds: 4,
+    nodeMonitorPeriodSeconds: 0.5,
+    defaultUnreachableTolerationSeconds: 1,
+    defaultNotReadyTolerationSeconds: 1,
+    unhealthyZoneThreshold: 0.55,
+  },
   capacity: { cpu: "2", memory: "4Gi", pods: 110 },
 } as const;
 

@@ -21,6 +21,7 @@ import {
   type RaftSettings,
   type RuntimeKind,
   type StoreSettings,
+  type NodeLifecycleSettings,
 } from "./types.js";
 
 /** One problem in the config. `path` is the field ("masters[1].raftPort"), "" for the file as a whole. */
@@ -61,7 +62,7 @@ export function formatConfigErrors(file: string, errors: readonly ConfigFieldErr
 // Field readers. Each records what is wrong and returns undefined for a value
 // that is missing or invalid, so that one pass collects every error.
 
-const TOP_FIELDS = ["clusterName", "dataDir", "token", "clientAuth", "raft", "store", "masters", "nodes"] as const;
+const TOP_FIELDS = ["clusterName", "dataDir", "token", "clientAuth", "raft", "store", "nodeLifecycle", "masters", "nodes"] as const;
 const RAFT_FIELDS = [
   "heartbeatMs",
   "electionTimeoutMs",
@@ -73,6 +74,14 @@ const RAFT_FIELDS = [
   "maxEntriesPerMsg",
 ] as const;
 const STORE_FIELDS = ["retainMinutes"] as const;
+const NODE_LIFECYCLE_FIELDS = [
+  "leaseRenewIntervalSeconds",
+  "nodeMonitorGracePeriodSeconds",
+  "nodeMonitorPeriodSeconds",
+  "defaultUnreachableTolerationSeconds",
+  "defaultNotReadyTolerationSeconds",
+  "unhealthyZoneThreshold",
+] as const;
 const MASTER_FIELDS = ["name", "host", "raftPort", "clientPort", "apiPort"] as const;
 const NODE_FIELDS = ["name", "host", "kubeletPort", "runtime", "capacity"] as const;
 const CAPACITY_FIELDS = ["cpu", "memory", "pods"] as const;
@@ -309,6 +318,50 @@ function readStore(r: Reader, raw: unknown): StoreSettings | undefined {
   return { retainMinutes: v };
 }
 
+function readNodeLifecycle(r: Reader, raw: unknown): NodeLifecycleSettings | undefined {
+  const p = "nodeLifecycle";
+  const obj = raw === undefined ? {} : r.object(raw, p, NODE_LIFECYCLE_FIELDS);
+  if (obj === undefined) return undefined;
+  const d = CONFIG_DEFAULTS.nodeLifecycle;
+  let ok = true;
+  // Seconds may be fractional (0.5) so tests and benchmarks can run fast.
+  const seconds = (key: (typeof NODE_LIFECYCLE_FIELDS)[number], dflt: number, min: number, what: string): number => {
+    const v = obj[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || (min === 0 && v < 0)) {
+      r.error(`${p}.${key}`, what);
+      ok = false;
+      return dflt;
+    }
+    return v;
+  };
+  const positive = "must be a number of seconds greater than 0";
+  const settings: NodeLifecycleSettings = {
+    leaseRenewIntervalSeconds: seconds("leaseRenewIntervalSeconds", d.leaseRenewIntervalSeconds, Number.MIN_VALUE, positive),
+    nodeMonitorGracePeriodSeconds: seconds("nodeMonitorGracePeriodSeconds", d.nodeMonitorGracePeriodSeconds, Number.MIN_VALUE, positive),
+    nodeMonitorPeriodSeconds: seconds("nodeMonitorPeriodSeconds", d.nodeMonitorPeriodSeconds, Number.MIN_VALUE, positive),
+    defaultUnreachableTolerationSeconds: seconds("defaultUnreachableTolerationSeconds", d.defaultUnreachableTolerationSeconds, 0, "must be a number of seconds, 0 or more"),
+    defaultNotReadyTolerationSeconds: seconds("defaultNotReadyTolerationSeconds", d.defaultNotReadyTolerationSeconds, 0, "must be a number of seconds, 0 or more"),
+    unhealthyZoneThreshold: d.unhealthyZoneThreshold,
+  };
+  const t = obj.unhealthyZoneThreshold;
+  if (t !== undefined) {
+    if (typeof t !== "number" || !(t > 0 && t <= 1)) {
+      r.error(`${p}.unhealthyZoneThreshold`, "must be a fraction greater than 0 and at most 1");
+      ok = false;
+    } else settings.unhealthyZoneThreshold = t;
+  }
+  if (ok && settings.nodeMonitorGracePeriodSeconds < 2 * settings.leaseRenewIntervalSeconds) {
+    r.error(
+      `${p}.nodeMonitorGracePeriodSeconds`,
+      `must be at least 2 × nodeLifecycle.leaseRenewIntervalSeconds (${2 * settings.leaseRenewIntervalSeconds}), ` +
+        "so that one late renewal does not mark a node unreachable",
+    );
+    ok = false;
+  }
+  return ok ? settings : undefined;
+}
+
 interface Listener {
   host: string;
   port: number;
@@ -490,6 +543,7 @@ export function parseClusterConfig(raw: unknown, configPath: string): ParseConfi
 
   const raft = readRaft(r, root.raft);
   const store = readStore(r, root.store);
+  const nodeLifecycle = readNodeLifecycle(r, root.nodeLifecycle);
 
   const listeners: Listener[] = [];
   const mastersRaw = r.array(root, "masters", "");
@@ -514,6 +568,7 @@ export function parseClusterConfig(raw: unknown, configPath: string): ParseConfi
       clientAuth: must(clientAuth, "clientAuth"),
       raft: must(raft, "raft"),
       store: must(store, "store"),
+      nodeLifecycle: must(nodeLifecycle, "nodeLifecycle"),
       masters: must(masters, "masters"),
       nodes: must(nodes, "nodes"),
     },
