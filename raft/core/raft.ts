@@ -42,6 +42,8 @@ import type {
 const MAX_COMMITTED_PER_READY = 4096;
 /** Ticks a follower may stay in snapshot state before the leader retries (a snapshot may be lost). */
 const SNAPSHOT_RETRY_ELECTIONS = 3;
+/** Heartbeat context of a removed leader asking a follower to confirm a commit index (never a ReadIndex context). */
+const LEAVE_CONTEXT = "\u0000leave:";
 
 type ProposedEntry = { type: EntryType; data: Uint8Array };
 
@@ -63,6 +65,17 @@ export class RaftCore {
   /** Leader only. */
   private progress = new Map<NodeId, Progress>();
   private leadTransferee: NodeId | null = null;
+  /**
+   * Leader only: the index of the applied entry that removed us (null while
+   * we are a member). A removed leader keeps heartbeating until a quorum of
+   * the new configuration has confirmed a commit index at or past its
+   * removal, then steps down: stepping down at once could strand a follower
+   * that never heard of the commit (a paused append, a lost message) in the
+   * old configuration, waiting for the vote of a member that has left.
+   */
+  private leavingAt: number | null = null;
+  /** Remaining voters that confirmed knowing a commit >= leavingAt. */
+  private leaveConfirmed = new Set<NodeId>();
   /** A conf change may be proposed only once applied has reached this index. */
   private pendingConfIndex = 0;
   private readonly readOnly = new ReadOnlyQueue();
@@ -261,7 +274,7 @@ export class RaftCore {
     if (rd.entries.length > 0) this.log.stableTo(rd.entries[rd.entries.length - 1]!.index);
     for (const e of rd.committedEntries) {
       this.log.appliedTo(e.index);
-      if (e.type === "confChange") this.applyConfChangeEntry(decodeConfChange(e.data));
+      if (e.type === "confChange") this.applyConfChangeEntry(decodeConfChange(e.data), e.index);
     }
     if (this.role === "leader") {
       // The leader's own vote in the commit quorum counts only what it has on disk.
@@ -347,6 +360,8 @@ export class RaftCore {
   }
 
   private resetCommon(): void {
+    this.leavingAt = null;
+    this.leaveConfirmed = new Set();
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.randomizedElectionTimeout = this.cfg.electionTicks + this.cfg.random(this.cfg.electionTicks);
@@ -687,6 +702,7 @@ export class RaftCore {
       this.send({ type: "prop", to: this.lead, term: 0, entries });
       return null;
     }
+    if (this.leavingAt !== null) return { code: "noLeader" }; // removed: the next leader takes writes
     if (this.leadTransferee !== null) return { code: "transferring", to: this.leadTransferee };
     for (const e of entries) {
       if (e.type !== "confChange") continue;
@@ -750,6 +766,10 @@ export class RaftCore {
     if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
     if (m.context === "") return;
+    if (m.context.startsWith(LEAVE_CONTEXT)) {
+      this.handleLeaveConfirmation(m.from, Number(m.context.slice(LEAVE_CONTEXT.length)));
+      return;
+    }
     const acks = this.readOnly.ack(m.context, m.from);
     if (!acks) return;
     const granted = new Map<NodeId, boolean>([[this.id, true]]);
@@ -758,7 +778,18 @@ export class RaftCore {
     for (const r of this.readOnly.advance(m.context)) this.answerRead(r.from, r.context, r.index);
   }
 
+  /** A follower confirmed it can commit `commit`; once a quorum of the new configuration has, a removed leader steps down. */
+  private handleLeaveConfirmation(from: NodeId, commit: number): void {
+    if (this.leavingAt === null || !(commit >= this.leavingAt)) return;
+    this.leaveConfirmed.add(from);
+    const granted = new Map<NodeId, boolean>();
+    for (const id of this.leaveConfirmed) granted.set(id, true);
+    if (voteResult(this.conf.voters, granted) !== "won") return;
+    this.becomeFollower(this.term, null);
+  }
+
   private handleReadIndex(m: MsgReadIndex): void {
+    if (this.leavingAt !== null) return; // removed: not a member any more, it cannot confirm a read
     if (!this.committedInCurrentTerm()) {
       // Until an entry of our term commits, our commit index may lag behind
       // what an earlier leader acknowledged (thesis §6.4): wait.
@@ -783,6 +814,7 @@ export class RaftCore {
   }
 
   private handleTransferLeader(transferee: NodeId): void {
+    if (this.leavingAt !== null) return; // leaving anyway, once the others know
     if (transferee === this.id) return;
     if (!this.conf.voters.includes(transferee)) return;
     if (this.leadTransferee === transferee) return;
@@ -820,7 +852,10 @@ export class RaftCore {
       if (id === this.id) continue;
       // Never tell a follower to commit beyond what it is known to have.
       const commit = Math.min(pr.match, this.log.committed);
-      this.send({ type: "heartbeat", to: id, term: this.term, commit, context });
+      // A removed leader asks each follower that can now commit past the
+      // removal to confirm it (the context comes back in the response).
+      const ctx = context === "" && this.leavingAt !== null && commit >= this.leavingAt ? `${LEAVE_CONTEXT}${commit}` : context;
+      this.send({ type: "heartbeat", to: id, term: this.term, commit, context: ctx });
       pr.sentCommit = Math.max(pr.sentCommit, commit);
     }
   }
@@ -867,7 +902,7 @@ export class RaftCore {
   // -------------------------------------------------------------------------
   // Membership
 
-  private applyConfChangeEntry(change: ConfChange): void {
+  private applyConfChangeEntry(change: ConfChange, index: number): void {
     const before = this.conf;
     this.conf = applyConfChange(this.conf, change);
     if (this.conf === before) return; // invalid by the time it applied: a no-op everywhere
@@ -875,8 +910,15 @@ export class RaftCore {
     if (change.type === "removeNode") {
       this.progress.delete(change.node);
       if (change.node === this.id) {
-        // We are no longer a member: stop leading so the others elect a leader.
-        this.becomeFollower(this.term, null);
+        // We are no longer a member. Keep leading only until the remaining
+        // voters know the removal committed (see leavingAt), then step down
+        // so they elect a leader among themselves.
+        this.leavingAt = index;
+        this.leaveConfirmed = new Set();
+        this.leadTransferee = null;
+        this.maybeCommit();
+        this.bcastHeartbeat(this.readOnly.lastPendingContext() ?? "");
+        this.broadcastPending = true;
         return;
       }
       if (this.leadTransferee === change.node) this.leadTransferee = null;

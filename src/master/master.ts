@@ -155,7 +155,17 @@ export class Master {
       // Like etcd, a removed member stops: it can no longer commit anything,
       // and clients must not keep trying it.
       log.warn("this master was removed from the cluster; shutting down");
-      setTimeout(() => void master?.stop().then(() => master?.onRemoved?.()), 200);
+      // A removed leader leads on until a quorum of the new configuration
+      // confirmed the removal committed (raft core: leavingAt), so the others
+      // are not stranded in the old configuration: stop once it stepped down.
+      const stopWhenNotLeading = (waitedMs: number): void => {
+        if (node.isLeader() && waitedMs < 30_000) {
+          setTimeout(() => stopWhenNotLeading(waitedMs + 100), 100);
+          return;
+        }
+        void master?.stop().then(() => master?.onRemoved?.());
+      };
+      setTimeout(() => stopWhenNotLeading(200), 200);
     });
     node.onFatal = (err) => {
       log.fatal({ err }, "raft halted; exiting so a supervisor can restart this master from disk");

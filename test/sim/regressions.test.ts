@@ -27,6 +27,16 @@ const REGRESSIONS: Regression[] = [
     nodes: 5,
     note: "an ack queued for an old leader covered entries a new leader's append truncated in the same batch (fix: drop such acks)",
   },
+  {
+    seed: 7340208,
+    nodes: 3,
+    note: "harness: a member that stepped down within the step still looked like the leader and forwarded an operator's repeated conf change; flagged as accepted twice (fix: only a member leading in its core must refuse)",
+  },
+  {
+    seed: 9100733,
+    nodes: 3,
+    note: "a leader applied its own removal with its append window full, stepped down and stopped; the remaining voter never learned the commit and waited for the removed member's vote (fix: a removed leader leads on until a quorum of the new configuration confirms the commit)",
+  },
 ];
 
 describe("regression seeds", () => {

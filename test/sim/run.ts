@@ -4,7 +4,7 @@
 // restarted) in which one leader must emerge and new proposals must reach
 // every member. Same seed, same run: a failure replays exactly.
 
-import type { ConfChange, ConfState, NodeId } from "../../raft/core/types.js";
+import type { ConfChange, ConfState, NodeId, ProposalRefusal } from "../../raft/core/types.js";
 import { SimCluster, type ClusterStats, type CrashPoint, type RaftTuning, type SimNode } from "./cluster.js";
 import { confKey, SimViolation } from "./invariants.js";
 import { calmNetwork, SimNetwork, type NetworkFaults } from "./network.js";
@@ -272,10 +272,18 @@ class SeedRun {
     c.processReadies(this.crashPlan);
     if (this.crashPlan.size > 0) this.crashPlan.clear();
     if (this.pendingWipes.length > 0) {
+      // The driver stops a removed member. A removed leader first keeps
+      // leading until a quorum of the new configuration confirmed the
+      // removal committed (then its core steps down); stopping it earlier
+      // could strand the others in the old configuration (seed 9100733).
+      const keep: NodeId[] = [];
       for (const id of this.pendingWipes) {
-        if (c.node(id).state !== "absent") c.wipe(id, "removed from the configuration");
+        const n = c.node(id);
+        if (n.state === "absent") continue;
+        if (n.up && c.status(id).role === "leader") keep.push(id);
+        else c.wipe(id, "removed from the configuration");
       }
-      this.pendingWipes = [];
+      this.pendingWipes = keep;
     }
     c.afterStep();
   }
@@ -551,13 +559,10 @@ class SeedRun {
     }
   }
 
-  /** Proposes a change; sometimes at once again, as an impatient operator would (the core must refuse it). */
+  /** Proposes a change; sometimes at once again, as an impatient operator would (a leader must refuse it). */
   private proposeChange(leader: NodeId, cc: ConfChange): void {
     const c = this.cluster;
-    if (c.proposeConfChange(leader, cc) === null && this.membership.chance(0.3)) {
-      const again = c.proposeConfChange(leader, cc);
-      if (again === null) c.check.fail("one conf change pending", `${leader} accepted ${cc.type} ${cc.node} twice in a row`);
-    }
+    if (c.proposeConfChange(leader, cc) === null && this.membership.chance(0.3)) proposeAgain(c, leader, cc);
   }
 
   // -------------------------------------------------------------------------
@@ -761,4 +766,19 @@ export function formatFailure(r: SeedResult, lastEvents = 80): string {
     ...events,
     `--- replay (after npm run build): ${f.replay}   (SIM_TRACE=1 ${f.replay} prints the whole trace)`,
   ].join("\n");
+}
+
+/**
+ * The impatient operator's second proposal of the same change: a member that
+ * is leader (in its core, now) must refuse it while the first is pending. A
+ * member that stepped down in this very step still looks like the leader to
+ * the harness (its role is refreshed when its Ready is handled); its core
+ * forwards both to the new leader, which refuses the second: legal, and not a
+ * violation (seed 7340208 flagged it).
+ */
+export function proposeAgain(c: SimCluster, id: NodeId, cc: ConfChange): ProposalRefusal | null {
+  const leading = c.status(id).role === "leader";
+  const again = c.proposeConfChange(id, cc);
+  if (again === null && leading) c.check.fail("one conf change pending", `${id} accepted ${cc.type} ${cc.node} twice in a row`);
+  return again;
 }

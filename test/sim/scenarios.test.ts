@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { Message, MsgApp, MsgVoteResp } from "../../raft/core/types.js";
 import { Harness } from "./harness.js";
+import { proposeAgain } from "./run.js";
 
 const app = (to: string) => (m: Message): m is MsgApp => m.type === "app" && m.to === to;
 
@@ -246,6 +247,80 @@ describe("Raft traps, scripted", () => {
       h.stabilize(["n2"]);
     }
     expect(h.status("n2").role).toBe("leader");
+  });
+
+  it("a leader that removes itself with its append window full stays until the others know the removal committed (seed 9100733)", () => {
+    // One append in flight per follower: the commit of the removal can only
+    // travel in a later append or a heartbeat.
+    const h = new Harness({ nodes: 3, raft: { checkQuorum: true, maxInflightMsgs: 1 } });
+    h.elect("n1");
+    h.stabilize();
+    expect(h.proposeConfChange("n1", { type: "removeNode", node: "n3" })).toBeNull();
+    h.stabilize();
+    h.crash("n3");
+    expect(h.status("n1").conf.voters).toEqual(["n1", "n2"]);
+
+    expect(h.proposeConfChange("n1", { type: "removeNode", node: "n1" })).toBeNull();
+    const removal = h.status("n1").lastIndex;
+    h.deliver({ type: "app", to: "n2" }); // n2 stores the removal; its ack waits in the mailbox
+    expect(h.propose("n1", "x")).toBeNull(); // window full: x is not sent yet
+    h.tick("n1"); // heartbeat
+    h.deliver({ type: "heartbeat", to: "n2" });
+    // The heartbeat response frees the window slot: x leaves, still carrying the old commit.
+    h.deliver({ type: "heartbeatResp", to: "n1" });
+    // Now the removal's ack arrives: n1 commits and applies its own removal, but
+    // the window is full again (x in flight), so no append carries the new commit.
+    h.deliver((m) => m.type === "appResp" && m.to === "n1" && m.index >= removal && !m.reject);
+    expect(h.status("n1").commit).toBeGreaterThanOrEqual(removal);
+    expect(h.status("n2").commit).toBeLessThan(removal);
+    // Stepping down here and stopping (as the driver stops a removed member)
+    // would leave n2 alone in the configuration {n1, n2}, waiting forever for
+    // n1's vote. The removed leader keeps heartbeating until n2 confirms.
+    expect(h.status("n1").role).toBe("leader");
+    expect(h.propose("n1", "refused")).toEqual({ code: "noLeader" });
+    for (let i = 0; i < 3 && h.status("n1").role === "leader"; i++) {
+      h.tick("n1");
+      h.stabilize(["n1", "n2"]);
+    }
+    expect(h.status("n1").role).toBe("follower");
+    expect(h.status("n2").commit).toBeGreaterThanOrEqual(removal);
+    expect(h.status("n2").conf.voters).toEqual(["n2"]);
+    h.crash("n1"); // the driver stops a removed member
+    for (let i = 0; i < 5 * h.tuning.electionTicks && h.status("n2").role !== "leader"; i++) {
+      h.tick("n2");
+      h.stabilize(["n2"]);
+    }
+    expect(h.status("n2").role).toBe("leader");
+  });
+
+  it("a member that stepped down within the step forwards an impatient operator's repeated change; that is no violation (seed 7340208)", () => {
+    const h = new Harness({ nodes: 3 });
+    h.elect("n1");
+    h.stabilize();
+    // n2 leads term 2 with n3; n1 does not know yet.
+    h.isolate("n1");
+    h.elect("n2", ["n2", "n3"]);
+    h.stabilize(["n2", "n3"]);
+    h.heal();
+    h.tick("n2"); // a heartbeat of the new term for n1
+    const hb = h.pending({ type: "heartbeat", from: "n2", to: "n1" })[0]!;
+    h.mailbox.splice(h.mailbox.indexOf(hb), 1);
+    // As in one simulator step: the message reaches n1's core, and before n1's
+    // Ready is handled (which refreshes the role the harness sees) the operator
+    // proposes through the member it believes leads.
+    h.cluster.deliver(hb);
+    expect(h.node("n1").role).toBe("leader");
+    expect(h.status("n1").role).toBe("follower");
+    const cc = { type: "removeNode" as const, node: "n3" };
+    expect(h.cluster.proposeConfChange("n1", cc)).toBeNull(); // forwarded to n2
+    expect(proposeAgain(h.cluster, "n1", cc)).toBeNull(); // forwarded again: legal
+    h.stabilize();
+    // The real leader accepted exactly one of them.
+    expect(h.status("n2").conf.voters).toEqual(["n1", "n2"]);
+    expect(h.pending().length).toBe(0);
+    // A leader itself must still refuse the second.
+    expect(h.proposeConfChange("n2", { type: "addLearner", node: "n3" })).toBeNull();
+    expect(proposeAgain(h.cluster, "n2", { type: "addLearner", node: "n3" })).toEqual({ code: "confChangePending" });
   });
 
   it("a deposed leader that does not know it yet does not answer a ReadIndex", () => {
