@@ -50,6 +50,9 @@ describe("recommendReplicas (cpu utilization)", () => {
   it("counts unready pods as idle only when scaling up", () => {
     const up = recommendReplicas(3, [pod("a", 100), pod("b", 100), pod("c", 100, 100, false)], target);
     expect(up.replicas).toBe(4);
+    // a pending pod without metrics is unready too, and counts as idle when scaling up
+    const pending = recommendReplicas(3, [pod("a", 100), pod("b", 100), pod("c", undefined, 100, false)], target);
+    expect(pending.replicas).toBe(4);
     // scaling down: the unready pod is left out entirely; ratio 0.2 * 2 ready pods
     const down = recommendReplicas(3, [pod("a", 10), pod("b", 10), pod("c", 100, 100, false)], target);
     expect(down.replicas).toBe(1);
@@ -68,6 +71,7 @@ describe("recommendReplicas (cpu utilization)", () => {
 
   it("fails clearly without any metrics or without requests", () => {
     expect(() => recommendReplicas(2, [pod("a", undefined), pod("b", undefined)], target)).toThrow(MetricsUnavailableError);
+    expect(() => recommendReplicas(2, [pod("a", 50, 100, false), pod("b", undefined)], target)).toThrow(/might be unready/);
     expect(() => recommendReplicas(2, [pod("a", 50, 0)], target)).toThrow(/missing request/);
     expect(() => recommendReplicas(2, [], target)).toThrow(/no pods/);
   });

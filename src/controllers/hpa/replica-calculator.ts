@@ -57,13 +57,15 @@ export function recommendReplicas(
   const considered = pods.filter((p) => !p.ignored);
   if (considered.length === 0) throw new MetricsUnavailableError("no pods matched the scale target's selector");
 
+  // As Kubernetes groups them: unready pods (pending, or cpu not yet
+  // trustworthy) whatever their metrics; ready pods with and without metrics.
   const withMetrics = considered.filter((p) => p.ready && p.usage !== undefined);
-  const missing = considered.filter((p) => p.usage === undefined);
-  const unready = considered.filter((p) => !p.ready && p.usage !== undefined);
-  if (withMetrics.length === 0 && unready.length === 0) throw new MetricsUnavailableError("did not receive metrics for any ready pods");
+  const missing = considered.filter((p) => p.ready && p.usage === undefined);
+  const unready = considered.filter((p) => !p.ready);
+  if (withMetrics.length === 0) throw new MetricsUnavailableError("did not receive metrics for targeted pods (pods might be unready)");
 
   if (target.kind === "Utilization") {
-    if (withMetrics.some((p) => p.request <= 0) || considered.some((p) => p.request <= 0)) {
+    if (considered.some((p) => p.request <= 0)) {
       throw new MetricsUnavailableError("missing request for the resource on some container");
     }
   }
