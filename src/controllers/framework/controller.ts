@@ -1,0 +1,84 @@
+// The controller runner (sample-controller's shape): informer handlers only
+// enqueue keys; workers take a key and run reconcile(key), which reads the
+// informer caches, computes the difference and writes the smallest change.
+// Success forgets the key's failures, an error re-queues it rate-limited,
+// NotFound is success (the object is gone, nothing to do). Workers never see
+// the same key at once.
+
+import type { Logger } from "pino";
+import { KubeApiError } from "../../client/kube-client.js";
+import type { Informer } from "../../client/informer.js";
+import { WorkQueue } from "./workqueue.js";
+
+export interface ReconcileResult {
+  /** Look again after this long even if nothing changes (timeouts, minReadySeconds). */
+  requeueAfterMs?: number;
+}
+
+export interface ControllerOptions {
+  name: string;
+  logger: Logger;
+  reconcile(key: string): Promise<ReconcileResult | void>;
+  /** Caches that must be filled before the first reconcile. */
+  informers: Pick<Informer, "waitForSync">[];
+  workers?: number;
+  queue?: WorkQueue;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly log: Logger;
+  private readonly workers: Promise<void>[] = [];
+  private stopped = false;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.queue = opts.queue ?? new WorkQueue();
+    this.log = opts.logger.child({ controller: opts.name });
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  enqueueAfter(key: string, ms: number): void {
+    this.queue.addAfter(key, ms);
+  }
+
+  /** Waits for the caches, then starts the workers; returns once they run. */
+  async start(): Promise<void> {
+    await Promise.all(this.opts.informers.map((i) => i.waitForSync()));
+    if (this.stopped) return;
+    for (let i = 0; i < (this.opts.workers ?? 2); i++) this.workers.push(this.worker());
+    this.log.debug("started");
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        const result = await this.opts.reconcile(key);
+        this.queue.forget(key);
+        if (result?.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.notFound) {
+          this.queue.forget(key);
+        } else if (!this.queue.isShuttingDown) {
+          const retries = this.queue.retries(key);
+          // Conflicts are routine ("look again"); others deserve a warning.
+          const level = err instanceof KubeApiError && err.conflict ? "debug" : retries > 3 ? "warn" : "info";
+          this.log[level]({ key, retries, err: (err as Error).message }, "reconcile failed; retrying");
+          this.queue.addRateLimited(key);
+        }
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}
