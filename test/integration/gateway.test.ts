@@ -678,15 +678,44 @@ describe("pinsetter gateway: slow watchers", () => {
 });
 
 describe("pinsetter gateway: lease keepalive", () => {
-  it("answers each request object with one result line, an unknown lease without TTL, and stays open", async () => {
+  it("a request whose body has ended gets every answer, then the response ends (as etcd's gateway does)", async () => {
+    const m = await member();
+    const g = await post<W.LeaseGrantResponse>(m.url, "/v3/lease/grant", { TTL: "9" });
+    const s = stream<W.LeaseKeepAliveResponse>(m, "/v3/lease/keepalive", `{"ID":"${g.body.ID}"} {"ID":"31337"}`);
+    await s.opened;
+    const deadline = Date.now() + 5000;
+    while (!s.ended && Date.now() < deadline) await sleep(10);
+    expect(s.ended).toBe(true);
+    expect(s.status).toBe(200);
+    expect(s.results().map(({ header, ...rest }) => rest)).toEqual([{ ID: g.body.ID, TTL: "9" }, { ID: "31337" }]);
+    // An empty body: a 200 with no answers, ended.
+    const empty = stream<W.LeaseKeepAliveResponse>(m, "/v3/lease/keepalive", "");
+    await empty.opened;
+    while (!empty.ended && Date.now() < deadline) await sleep(10);
+    expect(empty.ended).toBe(true);
+    expect(empty.status).toBe(200);
+    expect(empty.results()).toEqual([]);
+    // A watch whose body ended stays open.
+    const w = stream(m, "/v3/watch", { create_request: { key: enc("/ka/") } });
+    await w.waitFor((r) => r.length >= 1, "the watch's created answer");
+    await sleep(200);
+    expect(w.ended).toBe(false);
+  });
+
+  it("answers each request object with one result line, an unknown lease without TTL, and stays open while the body does", async () => {
     const m = await member();
     const g = await post<W.LeaseGrantResponse>(m.url, "/v3/lease/grant", { TTL: "7" });
-    const s = stream<W.LeaseKeepAliveResponse>(m, "/v3/lease/keepalive", `{"ID":"${g.body.ID}"}\n{"ID":${g.body.ID}} {"ID":"31337"}`);
+    const s = stream<W.LeaseKeepAliveResponse>(m, "/v3/lease/keepalive", `{"ID":"${g.body.ID}"}\n{"ID":${g.body.ID}} {"ID":"31337"}`, {
+      keepRequestOpen: true,
+    });
     const rs = await s.waitFor((r) => r.length >= 3, "three answers");
     expect(s.status).toBe(200);
     expect(rs.map(({ header, ...rest }) => rest)).toEqual([{ ID: g.body.ID, TTL: "7" }, { ID: g.body.ID, TTL: "7" }, { ID: "31337" }]);
     for (const r of rs) expectHeaderStrings(r.header, true);
     await sleep(200);
+    expect(s.ended).toBe(false);
+    s.send({ ID: g.body.ID });
+    await s.waitFor((r) => r.length >= 4, "a fourth answer on the open stream");
     expect(s.ended).toBe(false);
     const ttl = await post<W.LeaseTimeToLiveResponse>(m.url, "/v3/lease/timetolive", { ID: g.body.ID });
     expect(ttl.body).toMatchObject({ ID: g.body.ID, grantedTTL: "7" });

@@ -60,7 +60,7 @@ function rawStream<T>(
   body: unknown,
   enough: (lines: T[]) => boolean,
   timeoutMs = 5_000,
-): Promise<{ status: number; lines: T[] }> {
+): Promise<{ status: number; lines: T[]; ended: boolean }> {
   return new Promise((resolve, reject) => {
     const u = new URL(ep.url);
     const headers: Record<string, string> = { "content-type": "application/json" };
@@ -68,17 +68,19 @@ function rawStream<T>(
     const lines: T[] = [];
     let status = 0;
     let buf = "";
+    /** The server ended the response (rather than we stopping reading). */
+    let ended = false;
     const req = http.request({ host: u.hostname, port: Number(u.port || 80), method: "POST", path, headers });
     const finish = (): void => {
       clearTimeout(timer);
       req.destroy();
-      resolve({ status, lines });
+      resolve({ status, lines, ended });
     };
     const timer = setTimeout(finish, timeoutMs);
     req.on("error", (err) => {
       clearTimeout(timer);
       if (status === 0) reject(err);
-      else resolve({ status, lines });
+      else resolve({ status, lines, ended });
     });
     req.on("response", (res) => {
       status = res.statusCode ?? 0;
@@ -97,6 +99,7 @@ function rawStream<T>(
       });
       res.on("end", () => {
         take(buf);
+        ended = true;
         finish();
       });
     });
@@ -497,6 +500,21 @@ export function defineEtcdConformance(name: string, getEndpoint: () => Conforman
           expect(lines[0]?.result?.TTL).toBe("30");
           expectHeader(lines[0]?.result?.header, { revision: true });
           expect(await client.leaseKeepAliveOnce(g.id)).toMatchObject({ id: g.id, ttl: 30 });
+        } finally {
+          await client.leaseRevoke(g.id);
+        }
+      });
+
+      it("a keepalive whose request body has ended is answered, then the response ends", async () => {
+        const g = await client.leaseGrant(30);
+        try {
+          // Read to the end: etcd's gateway ends the stream at the client's EOF.
+          const { status, lines, ended } = await rawStream<W.StreamLine<W.LeaseKeepAliveResponse>>(ep, "/v3/lease/keepalive", { ID: g.id }, () => false);
+          expect(status).toBe(200);
+          expect(ended, "the response ended").toBe(true);
+          expect(lines.length, JSON.stringify(lines)).toBe(1);
+          expect(lines[0]?.result?.ID).toBe(g.id);
+          expect(lines[0]?.result?.TTL).toBe("30");
         } finally {
           await client.leaseRevoke(g.id);
         }

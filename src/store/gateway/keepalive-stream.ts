@@ -1,6 +1,8 @@
 // One POST /v3/lease/keepalive: each {"ID": ...} in the body is answered, in
-// order, by one `{"result": {"header", "ID", "TTL"}}` line; the stream then
-// stays open for more, as etcd's does. An unknown or expired lease is not an
+// order, by one `{"result": {"header", "ID", "TTL"}}` line; the stream stays
+// open for more while the request body does, and once the body has ended and
+// every keepalive asked is answered the response ends, as etcd's gateway does
+// (its LeaseKeepAlive returns at the client's EOF). An unknown or expired lease is not an
 // error: etcd answers it with TTL left out (0). Keepalives are refreshed on
 // the leader (KvService forwards them from a follower).
 
@@ -56,6 +58,11 @@ export class KeepAliveStream extends JsonLineStream {
     if (id !== 0) result.ID = String(id);
     if (ttl > 0) result.TTL = String(ttl);
     this.send(result);
+  }
+
+  protected override onBodyEnd(): void {
+    // Answer everything already asked, then end (keepAlive never rejects).
+    void this.queue.then(() => this.finish());
   }
 
   protected onClose(): void {

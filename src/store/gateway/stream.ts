@@ -1,8 +1,8 @@
 // The plumbing shared by the streamed calls (/v3/watch, /v3/lease/keepalive):
 // request objects read as they arrive, answers written as newline-delimited
-// `{"result": ...}` lines on a chunked 200 response that stays open after the
-// request body ends (as etcd's gateway does), until the client goes away or
-// the stream fails. Errors before the first answer get a normal error
+// `{"result": ...}` lines on a chunked 200 response. A watch stays open after
+// the request body ends (as etcd's gateway does), until the client goes away
+// or the stream fails; a stream may instead end itself then (onBodyEnd). Errors before the first answer get a normal error
 // response; later ones grpc-gateway's error chunk, and the stream ends.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -57,8 +57,22 @@ export abstract class JsonLineStream {
     this.req.on("end", () => {
       const bad = this.splitter.end();
       if (bad && "error" in bad) this.fail(decodeError(bad.error));
-      else if (!this.closed) this.start();
+      else if (!this.closed) {
+        this.start();
+        this.onBodyEnd();
+      }
     });
+  }
+
+  /** The client sent its last request (half-close). Default: keep answering, as etcd's watch does. */
+  protected onBodyEnd(): void {}
+
+  /** Ends the response normally (after the last answer) and releases the stream. */
+  protected finish(): void {
+    if (this.closed) return;
+    this.start();
+    this.res.end();
+    this.close();
   }
 
   private handleRequest(obj: JsonObject): void {
