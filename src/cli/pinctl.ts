@@ -5,6 +5,15 @@ import { Command } from "commander";
 import { PINSETTER_VERSION } from "../version.js";
 import { registerCluster } from "./pinctl/cluster.js";
 import { registerKv } from "./pinctl/kv.js";
+import { registerApply } from "./pinctl/apply.js";
+import { registerAutoscale } from "./pinctl/autoscale.js";
+import { registerDelete } from "./pinctl/delete.js";
+import { registerDescribe } from "./pinctl/describe.js";
+import { registerGet } from "./pinctl/get.js";
+import { registerConfig } from "./pinctl/kubeconfig.js";
+import { registerLogs } from "./pinctl/logs.js";
+import { registerRollout } from "./pinctl/rollout.js";
+import { registerScale } from "./pinctl/scale.js";
 
 const program = new Command();
 program
@@ -20,6 +29,15 @@ program
 
 registerCluster(program);
 registerKv(program);
+registerApply(program);
+registerGet(program);
+registerDescribe(program);
+registerDelete(program);
+registerScale(program);
+registerRollout(program);
+registerLogs(program);
+registerAutoscale(program);
+registerConfig(program);
 
 program.exitOverride((err) => {
   // commander already printed its one-line message (unknown command, missing argument).

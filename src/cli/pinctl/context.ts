@@ -20,7 +20,11 @@ export interface PinctlContext {
   config: ClusterConfig | null;
   /** Client URLs (clientPort) to try in turn. */
   endpoints: string[];
+  /** API server URLs (http://<host>:<apiPort> of every master, or --server) for the resource commands. */
+  apiServers: string[];
   token: string | undefined;
+  /** Bearer token for the API (the cluster token, whatever the store's clientAuth). */
+  apiToken: string | undefined;
   output: OutputFormat;
   namespace: string;
 }
@@ -36,15 +40,19 @@ export function resolveContext(opts: GlobalOptions): PinctlContext {
     config = loadClusterConfig({ path: opts.config });
   }
   let endpoints: string[];
+  let apiServers: string[];
   if (opts.server) {
     endpoints = [opts.server.replace(/\/+$/, "")];
+    apiServers = endpoints;
   } else if (config) {
     endpoints = config.masters.map((m) => `http://${m.host}:${m.clientPort}`);
+    apiServers = config.masters.map((m) => `http://${m.host}:${m.apiPort}`);
   } else {
     throw new UserError("no cluster to talk to: pass --server URL or --config FILE (or run where cluster.config.json is)");
   }
   const token = opts.token ?? process.env.PINSETTER_TOKEN ?? (config && config.clientAuth === "token" ? config.token : undefined);
-  return { config, endpoints, token, output, namespace: opts.namespace ?? "default" };
+  const apiToken = opts.token ?? process.env.PINSETTER_TOKEN ?? config?.token;
+  return { config, endpoints, apiServers, token, apiToken, output, namespace: opts.namespace ?? "default" };
 }
 
 export function storeClient(ctx: PinctlContext, timeoutMs = 10_000): EtcdClient {
