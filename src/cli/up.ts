@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { masterDataDir, type ClusterConfig, type MasterConfig, type NodeConfig } from "../config/index.js";
 import { fetchMasterStatus, type MasterStatus } from "../client/master-status.js";
+import { KubeClient } from "../client/kube-client.js";
+import type { MasterRow } from "./live/model.js";
+import { LiveView, type LiveHost } from "./live/view.js";
 
 const PINSETTER_SCRIPT = fileURLToPath(new URL("./pinsetter.js", import.meta.url));
 const STOP_GRACE_MS = 10_000;
@@ -31,6 +34,7 @@ interface Child {
   logFile: string;
   status: MasterStatus | null;
   error: string | null;
+  paused?: boolean;
 }
 
 export async function runUp(config: ClusterConfig, opts: { live: boolean }): Promise<void> {
@@ -57,25 +61,82 @@ export async function runUp(config: ClusterConfig, opts: { live: boolean }): Pro
   process.stdout.write(`started ${children.length} masters and ${nodes.length} nodes; logs under ${config.dataDir}; Ctrl-C stops them all\n`);
 
   let stopping = false;
-  const render = opts.live ? liveRenderer() : lineRenderer();
-  const poller = setInterval(() => {
-    void Promise.all([pollAll(config, children), pollNodes(config, nodes)]).then(() => {
-      if (!stopping) render(config, children, nodes);
-    });
-  }, 500);
+  let view: LiveView | null = null;
+  let poller: NodeJS.Timeout | null = null;
+  if (opts.live) {
+    // The live "pinsetter and pins" view; its keys act on these child processes.
+    const client = new KubeClient({ servers: config.masters.map((m) => `http://${m.host}:${m.apiPort}`), token: config.token, timeoutMs: 5000 });
+    view = new LiveView({ client, host: upHost(config, children, nodes) });
+    view.start();
+  } else {
+    const render = lineRenderer();
+    poller = setInterval(() => {
+      void Promise.all([pollAll(config, children), pollNodes(config, nodes)]).then(() => {
+        if (!stopping) render(config, children, nodes);
+      });
+    }, 500);
+  }
 
   await new Promise<void>((resolve) => {
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      clearInterval(poller);
+      if (poller) clearInterval(poller);
+      view?.stop();
       process.stdout.write("\nstopping all nodes and masters...\n");
+      // A paused master cannot stop; let it run again first.
+      for (const c of children) if (c.paused) c.process?.kill("SIGCONT");
       void stopAll(nodes).then(() => stopAll(children)).then(resolve);
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    void view?.finished.then(stop);
   });
   process.stdout.write("all masters and nodes stopped\n");
+}
+
+/** What the live view may do to this cluster's processes. */
+function upHost(config: ClusterConfig, children: Child[], nodes: NodeChild[]): LiveHost {
+  return {
+    clusterName: config.clusterName,
+    masters: async (): Promise<MasterRow[]> => {
+      await pollAll(config, children);
+      return children.map((c) => ({
+        name: c.master.name,
+        role: c.status?.role ?? (c.process ? "starting" : "down"),
+        term: c.status?.term ?? null,
+        commit: c.status?.commitIndex ?? null,
+        healthy: c.status?.healthy ?? false,
+        paused: c.paused === true,
+        down: c.process === null,
+      }));
+    },
+    nodeProcess: (name) => {
+      const n = nodes.find((x) => x.node.name === name);
+      if (!n) return undefined;
+      return n.process ? "running" : "stopped";
+    },
+    knockDown: async (name) => {
+      const n = nodes.find((x) => x.node.name === name);
+      if (!n?.process) return `${name} is already down`;
+      n.process.kill("SIGKILL");
+      return `knocked down ${name} (kill -9); watch its pins fall and be set up on the other lanes`;
+    },
+    setUp: async (name) => {
+      const n = nodes.find((x) => x.node.name === name);
+      if (!n) return `${name} is not a node of this cluster`;
+      if (n.process) return `${name} is already running`;
+      startNode(config, n);
+      return `set ${name} up again`;
+    },
+    togglePause: async (name) => {
+      const c = children.find((x) => x.master.name === name);
+      if (!c?.process) return `${name} is not running`;
+      c.paused = !c.paused;
+      c.process.kill(c.paused ? "SIGSTOP" : "SIGCONT");
+      return c.paused ? `paused ${name} (SIGSTOP)` : `resumed ${name} (SIGCONT)`;
+    },
+  };
 }
 
 function startNode(config: ClusterConfig, child: NodeChild): void {
@@ -171,22 +232,6 @@ function describeNode(child: NodeChild): string[] {
   return [child.node.name, addr, child.healthy ? "node ready" : "node starting", "-", "-", "-", child.node.runtime];
 }
 
-function table(children: Child[], nodes: NodeChild[]): string {
-  const rows = [["MEMBER", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", ""], ...children.map(describe), ...nodes.map(describeNode)];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
-}
-
-/** Redraws the table in place on a terminal. */
-function liveRenderer(): (config: ClusterConfig, children: Child[], nodes: NodeChild[]) => void {
-  let previousLines = 0;
-  return (config, children, nodes) => {
-    const text = `cluster ${config.clusterName}  (${new Date().toLocaleTimeString()})\n${table(children, nodes)}\n`;
-    if (previousLines > 0) process.stdout.write(`\x1b[${previousLines}A\x1b[J`);
-    process.stdout.write(text);
-    previousLines = text.split("\n").length - 1;
-  };
-}
 
 /** Prints one line whenever leadership or a member's state changes (logs, pipes). */
 function lineRenderer(): (config: ClusterConfig, children: Child[], nodes: NodeChild[]) => void {
