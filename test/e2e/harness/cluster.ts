@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Node, Pod } from "../../../src/api/types.js";
 import { KubeClient } from "../../../src/client/kube-client.js";
@@ -18,7 +18,18 @@ import { fetchMasterStatus } from "../../../src/client/master-status.js";
 import { removeNodeContainersSync } from "./docker.js";
 import { eventually } from "./wait.js";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The checkout (this file also runs compiled, from dist/test/e2e/harness). */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, "package.json")) || dir.endsWith("/dist")) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
 const PINSETTER = join(REPO_ROOT, "dist", "src", "cli", "pinsetter.js");
 const PINCTL = join(REPO_ROOT, "dist", "src", "cli", "pinctl.js");
 const RUN_PREFIX = "pinsetter-e2e-";
