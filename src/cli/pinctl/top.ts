@@ -4,7 +4,7 @@
 // `top pods` print resource usage from metrics.k8s.io as `kubectl top` does.
 
 import type { Command } from "commander";
-import type { Node, ObjectList } from "../../api/types.js";
+import type { Node } from "../../api/types.js";
 import { toMilli, value as quantityValue } from "../../api/quantity.js";
 import { fetchMasterStatus } from "../../client/master-status.js";
 import type { KubeClient } from "../../client/kube-client.js";
@@ -68,7 +68,7 @@ async function getMetrics<T>(client: KubeClient, path: string): Promise<T> {
 
 async function topNodes(client: KubeClient, selector: string | undefined): Promise<void> {
   const q = selector ? `?labelSelector=${encodeURIComponent(selector)}` : "";
-  const metrics = await getMetrics<ObjectList<NodeMetrics & { metadata: { name: string } }>>(client, `/apis/metrics.k8s.io/v1beta1/nodes${q}`);
+  const metrics = await getMetrics<{ items: NodeMetrics[] }>(client, `/apis/metrics.k8s.io/v1beta1/nodes${q}`);
   const nodes = await client.listAll<Node>("nodes", selector ? { labelSelector: selector } : {});
   const allocatable = new Map(nodes.items.map((n) => [n.metadata.name!, n.status?.allocatable ?? {}]));
   if (metrics.items.length === 0) throw new UserError("metrics not available yet");
@@ -87,7 +87,7 @@ async function topNodes(client: KubeClient, selector: string | undefined): Promi
 async function topPods(client: KubeClient, namespace: string | undefined, opts: { selector?: string; containers?: boolean }): Promise<void> {
   const q = opts.selector ? `?labelSelector=${encodeURIComponent(opts.selector)}` : "";
   const path = namespace ? `/apis/metrics.k8s.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/pods${q}` : `/apis/metrics.k8s.io/v1beta1/pods${q}`;
-  const metrics = await getMetrics<ObjectList<PodMetrics & { metadata: { name: string; namespace: string } }>>(client, path);
+  const metrics = await getMetrics<{ items: PodMetrics[] }>(client, path);
   if (metrics.items.length === 0) throw new UserError(`metrics not available yet${namespace ? ` in namespace ${namespace}` : ""}`);
   const head = [...(namespace ? [] : ["NAMESPACE"]), "NAME", ...(opts.containers ? ["CONTAINER"] : []), "CPU(cores)", "MEMORY(bytes)"];
   const rows = [head];
