@@ -14,6 +14,7 @@ import { registerConfig } from "./pinctl/kubeconfig.js";
 import { registerLogs } from "./pinctl/logs.js";
 import { registerRollout } from "./pinctl/rollout.js";
 import { registerScale } from "./pinctl/scale.js";
+import { registerTop } from "./pinctl/top.js";
 
 const program = new Command();
 program
@@ -38,6 +39,7 @@ registerRollout(program);
 registerLogs(program);
 registerAutoscale(program);
 registerConfig(program);
+registerTop(program);
 
 program.exitOverride((err) => {
   // commander already printed its one-line message (unknown command, missing argument).
