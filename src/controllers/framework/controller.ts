@@ -52,10 +52,14 @@ export class Controller {
     this.log.debug("started");
   }
 
-  async stop(): Promise<void> {
+  /** Shuts the queue; waits for items in flight at most graceMs (a request
+   *  stuck on a dead server must not hold up a leadership change). */
+  async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
     this.queue.shutDown();
-    await Promise.all(this.workers);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.workers), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 
   private async worker(): Promise<void> {
