@@ -27,7 +27,8 @@ export function padRow(row: string[], widths: number[]): string {
 
 /** kubectl's duration.HumanDuration: 45s, 2m5s, 12m, 3h20m, 10h, 3d4h, 40d, 2y10d. */
 export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
+  // Go truncates toward zero: -1.5 s is "0s" (tolerated clock skew), -2 s is invalid.
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < -1) return "<invalid>";
   if (seconds < 0) return "0s";
   if (seconds < 120) return `${seconds}s`;
