@@ -22,6 +22,7 @@ import {
   type RuntimeKind,
   type StoreSettings,
   type NodeLifecycleSettings,
+  type AutoscalingSettings,
 } from "./types.js";
 
 /** One problem in the config. `path` is the field ("masters[1].raftPort"), "" for the file as a whole. */
@@ -62,7 +63,8 @@ export function formatConfigErrors(file: string, errors: readonly ConfigFieldErr
 // Field readers. Each records what is wrong and returns undefined for a value
 // that is missing or invalid, so that one pass collects every error.
 
-const TOP_FIELDS = ["clusterName", "dataDir", "token", "clientAuth", "raft", "store", "nodeLifecycle", "masters", "nodes"] as const;
+const TOP_FIELDS = ["clusterName", "dataDir", "token", "clientAuth", "raft", "store", "nodeLifecycle", "autoscaling", "masters", "nodes"] as const;
+const AUTOSCALING_FIELDS = ["metricsScrapeIntervalSeconds", "syncPeriodSeconds"] as const;
 const RAFT_FIELDS = [
   "heartbeatMs",
   "electionTimeoutMs",
@@ -362,6 +364,29 @@ function readNodeLifecycle(r: Reader, raw: unknown): NodeLifecycleSettings | und
   return ok ? settings : undefined;
 }
 
+function readAutoscaling(r: Reader, raw: unknown): AutoscalingSettings | undefined {
+  const p = "autoscaling";
+  const obj = raw === undefined ? {} : r.object(raw, p, AUTOSCALING_FIELDS);
+  if (obj === undefined) return undefined;
+  const d = CONFIG_DEFAULTS.autoscaling;
+  let ok = true;
+  const seconds = (key: (typeof AUTOSCALING_FIELDS)[number], dflt: number): number => {
+    const v = obj[key];
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0.1 || v > 3600) {
+      r.error(`${p}.${key}`, "must be a number of seconds from 0.1 to 3600");
+      ok = false;
+      return dflt;
+    }
+    return v;
+  };
+  const settings: AutoscalingSettings = {
+    metricsScrapeIntervalSeconds: seconds("metricsScrapeIntervalSeconds", d.metricsScrapeIntervalSeconds),
+    syncPeriodSeconds: seconds("syncPeriodSeconds", d.syncPeriodSeconds),
+  };
+  return ok ? settings : undefined;
+}
+
 interface Listener {
   host: string;
   port: number;
@@ -544,6 +569,7 @@ export function parseClusterConfig(raw: unknown, configPath: string): ParseConfi
   const raft = readRaft(r, root.raft);
   const store = readStore(r, root.store);
   const nodeLifecycle = readNodeLifecycle(r, root.nodeLifecycle);
+  const autoscaling = readAutoscaling(r, root.autoscaling);
 
   const listeners: Listener[] = [];
   const mastersRaw = r.array(root, "masters", "");
@@ -569,6 +595,7 @@ export function parseClusterConfig(raw: unknown, configPath: string): ParseConfi
       raft: must(raft, "raft"),
       store: must(store, "store"),
       nodeLifecycle: must(nodeLifecycle, "nodeLifecycle"),
+      autoscaling: must(autoscaling, "autoscaling"),
       masters: must(masters, "masters"),
       nodes: must(nodes, "nodes"),
     },

@@ -425,3 +425,16 @@ describe("resource quantities", () => {
     }
   });
 });
+
+describe("autoscaling settings", () => {
+  test("defaults, accepts fractions, and names a bad field", () => {
+    const base = { clusterName: "c", token: "t", masters: [{ name: "m1", host: "127.0.0.11", raftPort: 7001, clientPort: 2379, apiPort: 6443 }] };
+    const ok = parseClusterConfig({ ...base, autoscaling: { syncPeriodSeconds: 0.5 } }, "/tmp/x.json");
+    expect(ok.ok && ok.config.autoscaling).toEqual({ metricsScrapeIntervalSeconds: 5, syncPeriodSeconds: 0.5 });
+    const bad = parseClusterConfig({ ...base, autoscaling: { syncPeriodSeconds: -1, nope: 1 } }, "/tmp/x.json");
+    expect(bad.ok).toBe(false);
+    const fields = bad.ok ? [] : bad.errors.map((e) => e.path);
+    expect(fields).toContain("autoscaling.syncPeriodSeconds");
+    expect(fields.some((f) => f.startsWith("autoscaling.nope"))).toBe(true);
+  });
+});
