@@ -24,6 +24,7 @@ import type { MasterStatus } from "../client/master-status.js";
 import { decideBootstrap } from "./join.js";
 import { checkBearer, sendJson } from "./http.js";
 import { LearnerPromoter } from "./learner-promoter.js";
+import { ApiServer } from "../apiserver/server.js";
 
 export { PINSETTER_VERSION, ETCD_API_VERSION } from "../version.js";
 
@@ -150,6 +151,17 @@ export class Master {
     });
     const promoter = new LearnerPromoter(node, kv, log.child({ component: "promoter" }));
     master = new Master(config, self, node, kv, lessor, compactor, promoter, clientServer, gateway, log);
+    // The Kubernetes-shaped API (src/apiserver) on the apiPort, served by every master.
+    master.apiServer = await ApiServer.start({
+      kv,
+      host: self.host,
+      port: self.apiPort,
+      token: config.clientAuth === "token" ? config.token : null,
+      kubeletToken: config.token,
+      logger: log.child({ component: "apiserver" }),
+      ready: () => node.status().leader !== null,
+      certDir: dataDir,
+    });
     sm.onConfChange((change) => {
       if (change.type !== "removeNode" || change.node !== name) return;
       // Like etcd, a removed member stops: it can no longer commit anything,
@@ -177,6 +189,9 @@ export class Master {
 
   /** Called once this master has stopped because it was removed from the cluster. */
   onRemoved: (() => void) | null = null;
+
+  /** The API server on this master's apiPort (set once it listens). */
+  apiServer: ApiServer | null = null;
 
   status(): MasterStatus {
     const st = this.node.status();
@@ -222,6 +237,7 @@ export class Master {
   }
 
   async stop(): Promise<void> {
+    await this.apiServer?.close();
     this.compactor.close();
     this.promoter.close();
     this.lessor.close();
