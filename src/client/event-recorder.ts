@@ -113,10 +113,15 @@ export class EventRecorder {
     void this.drain();
   }
 
+  /** Waits (at most timeoutMs) until every queued write is done. */
+  async flush(timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.pending.size > 0 || this.draining) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** Waits for pending writes (bounded by timeoutMs), then refuses new events. */
   async close(timeoutMs = 2000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((this.pending.size > 0 || this.draining) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.flush(timeoutMs);
     this.closed = true;
     this.pending.clear();
   }
