@@ -1,0 +1,137 @@
+// validateObject: every rule for one object of one kind, on create (old
+// undefined) or update (old given), all errors at once with field paths. The
+// API server answers a non-empty result with 422 Invalid, its message from
+// formatFieldErrors and its causes from fieldErrorCauses.
+
+import type { ResourceInfo } from "../resources.js";
+import type {
+  ConfigMap,
+  Deployment,
+  Endpoints,
+  Event,
+  HorizontalPodAutoscaler,
+  KubeObject,
+  Lease,
+  Node,
+  Pod,
+  ReplicaSet,
+  Secret,
+  Service,
+} from "../types.js";
+import { forbidden, type FieldError } from "./errors.js";
+import {
+  validateConfigMap,
+  validateDeployment,
+  validateEndpoints,
+  validateEvent,
+  validateHpa,
+  validateImmutableData,
+  validateLease,
+  validateNode,
+  validateReplicaSet,
+  validateSecret,
+  validateSecretUpdate,
+  validateSelectorUpdate,
+  validateService,
+  validateServiceUpdate,
+} from "./kinds.js";
+import { validateObjectMeta, validateObjectMetaUpdate, type NameValidator } from "./meta.js";
+import { dns1035LabelErrors, dns1123LabelErrors, dns1123SubdomainErrors, pathSegmentNameErrors } from "./names.js";
+import { validatePodSpec, validatePodSpecUpdate } from "./pod.js";
+import { typeErrors } from "./typecheck.js";
+
+export * from "./errors.js";
+export { validatePodSpec, validatePodSpecUpdate } from "./pod.js";
+export { validateLabelSelector, validateLabels, validateAnnotations, validateObjectMeta } from "./meta.js";
+export * from "./names.js";
+export { typeErrors } from "./typecheck.js";
+
+/** How each kind's names are checked (Kubernetes' ValidateXName functions). */
+export function nameValidatorFor(kind: string): NameValidator {
+  switch (kind) {
+    case "Namespace":
+      return dns1123LabelErrors;
+    case "Service":
+      return dns1035LabelErrors;
+    case "Event":
+    case "HorizontalPodAutoscaler":
+      return pathSegmentNameErrors;
+    default:
+      return dns1123SubdomainErrors;
+  }
+}
+
+function validateKind(kind: string, obj: KubeObject): FieldError[] {
+  switch (kind) {
+    case "Pod":
+      return validatePodSpec((obj as Pod).spec, "spec");
+    case "Deployment":
+      return validateDeployment(obj as Deployment);
+    case "ReplicaSet":
+      return validateReplicaSet(obj as ReplicaSet);
+    case "Service":
+      return validateService(obj as Service);
+    case "Endpoints":
+      return validateEndpoints(obj as Endpoints);
+    case "ConfigMap":
+      return validateConfigMap(obj as ConfigMap);
+    case "Secret":
+      return validateSecret(obj as Secret);
+    case "Node":
+      return validateNode(obj as Node);
+    case "Event":
+      return validateEvent(obj as Event);
+    case "Lease":
+      return validateLease(obj as Lease);
+    case "HorizontalPodAutoscaler":
+      return validateHpa(obj as HorizontalPodAutoscaler);
+    default:
+      return [];
+  }
+}
+
+function validateKindUpdate(kind: string, obj: KubeObject, old: KubeObject): FieldError[] {
+  switch (kind) {
+    case "Pod": {
+      const spec = (obj as Pod).spec;
+      const oldSpec = (old as Pod).spec;
+      if (spec === undefined || oldSpec === undefined) return [];
+      return validatePodSpecUpdate(spec, oldSpec, "spec");
+    }
+    case "Deployment":
+    case "ReplicaSet":
+      return validateSelectorUpdate((obj as Deployment).spec?.selector, (old as Deployment).spec?.selector);
+    case "Service":
+      return validateServiceUpdate(obj as Service, old as Service);
+    case "ConfigMap":
+      return validateImmutableData(obj as ConfigMap, old as ConfigMap);
+    case "Secret":
+      return validateSecretUpdate(obj as Secret, old as Secret);
+    case "Namespace":
+      return [];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Every validation error of `obj` (a `info.kind`), as Kubernetes would list
+ * them: on create when `old` is undefined, on update otherwise (adding the
+ * immutability rules). Expects defaults to have been applied. Wrong JSON types
+ * are reported alone (the other rules need the types right).
+ */
+export function validateObject(info: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldError[] {
+  const types = typeErrors(info.kind, obj);
+  if (types.length > 0) return types;
+  const errs: FieldError[] = [];
+  errs.push(...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: nameValidatorFor(info.kind) }));
+  errs.push(...validateKind(info.kind, obj));
+  if (old !== undefined) {
+    if (obj.metadata !== undefined && old.metadata !== undefined) errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
+    errs.push(...validateKindUpdate(info.kind, obj, old));
+    if (info.kind === "Namespace" && old.metadata?.deletionTimestamp !== undefined && obj.metadata?.deletionTimestamp === undefined) {
+      errs.push(forbidden("metadata.deletionTimestamp", "may not be removed"));
+    }
+  }
+  return errs;
+}
