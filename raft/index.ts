@@ -1,9 +1,11 @@
 // The Raft library's public surface. Nothing here knows about pods or the store.
 export * from "./core/types.js";
 export { RaftCore } from "./core/raft.js";
+export { LogLostError, RaftInvariantError } from "./core/assert.js";
 export { encodeConfChange, decodeConfChange } from "./core/confchange.js";
 export {
   RaftNode,
+  ApplyError,
   FencedError,
   NotLeaderError,
   OutcomeUnknownError,

@@ -15,6 +15,7 @@ import type {
   ConfState,
   Entry,
   Message,
+  MsgPropRefused,
   NodeId,
   RaftStatus,
   Ready,
@@ -101,6 +102,14 @@ export interface ProposeOptions {
    * differs. For leader-only loops: a deposed leader can never land a write.
    */
   fenceTerm?: number;
+}
+
+/** The state machine threw while applying a committed entry: the member halts (see onFatal). */
+export class ApplyError extends Error {
+  override name = "ApplyError";
+  constructor(readonly index: number, override readonly cause: Error) {
+    super(`state machine threw applying committed entry ${index}: ${cause.message}`);
+  }
 }
 
 /** We do not know whether it was applied: it may still commit. Never report this as a failure. */
@@ -262,7 +271,10 @@ export class RaftNode {
       "raft node restored from storage",
     );
     // The node owns its transport and storage from here on: stop() closes both.
-    this.opts.transport.onMessage((message) => this.enqueue({ kind: "message", message }));
+    this.opts.transport.onMessage((message) => {
+      if (message.type === "propRefused") this.answerRefused(message);
+      else this.enqueue({ kind: "message", message });
+    });
     await this.opts.transport.start();
     this.ticker = setInterval(() => {
       this.pendingTicks++;
@@ -486,6 +498,32 @@ export class RaftNode {
     for (let i = 0; i < ticks; i++) this.core.tick();
   }
 
+  /** The leader refused proposals we forwarded: they never entered the log, so say so now. */
+  private answerRefused(m: MsgPropRefused): void {
+    const err = refusalError(m.refusal, this.soft.leader);
+    for (const e of m.entries) {
+      if (e.type === "confChange") {
+        let change: ConfChange;
+        try {
+          change = decodeConfChange(e.data);
+        } catch {
+          continue;
+        }
+        for (const [id, p] of this.confChanges) {
+          if (p.change.type === change.type && p.change.node === change.node) this.failProposal(this.confChanges, id, err);
+        }
+        continue;
+      }
+      let id: string;
+      try {
+        id = unwrapEntry(e.data).id;
+      } catch {
+        continue; // not one of our envelopes
+      }
+      this.failProposal(this.proposals, id, err);
+    }
+  }
+
   private failProposal(map: Map<string, PendingProposal>, id: string, err: Error): void {
     const p = map.get(id);
     if (!p) return;
@@ -584,20 +622,21 @@ export class RaftNode {
       return;
     }
     let result: unknown;
-    let error: Error | null = null;
     try {
       result = this.opts.stateMachine.apply(command, e.index);
     } catch (err) {
-      // A deterministic state machine throws for every member alike; report it to the caller.
-      error = err instanceof Error ? err : new Error(String(err));
-      this.log.error({ err: error, index: e.index }, "state machine rejected a committed command");
+      // The state machine validates before it writes and answers a client's
+      // mistake as a value, so a throw here is a bug that may have left its
+      // state partly written. Going on could diverge from the other members:
+      // halt instead (the process restarts from disk and replays the entry).
+      const cause = err instanceof Error ? err : new Error(String(err));
+      throw new ApplyError(e.index, cause);
     }
     const p = this.proposals.get(id);
     if (!p) return;
     this.proposals.delete(id);
     clearTimeout(p.timer);
-    if (error) p.reject(error);
-    else p.resolve(result);
+    p.resolve(result);
   }
 
   /** The configuration once `change` applies (the core applies it in advance(), the same way). */
@@ -746,6 +785,16 @@ export class RaftNode {
       p.reject(new OutcomeUnknownError(`raft node halted: ${err.message}`));
     }
     this.proposals.clear();
+    for (const [, p] of this.confChanges) {
+      clearTimeout(p.timer);
+      p.reject(new OutcomeUnknownError(`raft node halted: ${err.message}`));
+    }
+    this.confChanges.clear();
+    for (const [, r] of this.reads) {
+      clearTimeout(r.timer);
+      r.reject(new ReadTimeoutError(`raft node halted: ${err.message}`));
+    }
+    this.reads.clear();
     this.onFatal?.(err);
   }
 }

@@ -7,7 +7,7 @@
 // fed. Messages of a Ready leave only after its hard state and entries are
 // durable, so every vote and acknowledgement a peer sees is on disk.
 
-import { assert } from "./assert.js";
+import { assert, LogLostError } from "./assert.js";
 import { applyConfChange, checkConfChange, cloneConf, decodeConfChange, encodeConfChange } from "./confchange.js";
 import { RaftLog } from "./log.js";
 import { Progress } from "./progress.js";
@@ -24,6 +24,7 @@ import type {
   MsgAppResp,
   MsgHeartbeat,
   MsgHeartbeatResp,
+  MsgProp,
   MsgReadIndex,
   MsgSnap,
   MsgVote,
@@ -128,7 +129,7 @@ export class RaftCore {
 
     // Proposals, forwarded reads and transfer requests travel with term 0:
     // they are local requests that happen to come from another node.
-    const local = m.type === "prop" || m.type === "readIndex" || m.type === "transferLeader";
+    const local = m.type === "prop" || m.type === "propRefused" || m.type === "readIndex" || m.type === "transferLeader";
     if (!local && m.term > this.term) {
       if (m.type === "vote" || m.type === "preVote") {
         // Leader lease: while we hear from a live leader, a disruptive
@@ -534,9 +535,13 @@ export class RaftCore {
       case "timeoutNow":
         return;
       case "prop":
+        this.refuseForwarded(m, { code: "noLeader" });
+        return;
       case "readIndex":
       case "transferLeader":
         return; // no leader to forward to; the requester times out
+      case "propRefused":
+        return; // the driver answers its proposers (it reads these off the wire)
       case "appResp":
       case "heartbeatResp":
       case "snapStatus":
@@ -569,7 +574,10 @@ export class RaftCore {
         return;
       case "prop":
         if (this.lead !== null) this.send({ ...m, to: this.lead, term: 0 });
+        else this.refuseForwarded(m, { code: "noLeader" });
         return;
+      case "propRefused":
+        return; // the driver answers its proposers (it reads these off the wire)
       case "readIndex":
         if (this.lead !== null) this.send({ ...m, to: this.lead, term: 0 });
         return;
@@ -620,7 +628,16 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: MsgHeartbeat): void {
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    if (m.commit > this.log.lastIndex()) {
+      // The leader tells us to commit only what we acknowledged (min(match,
+      // commit)); missing it means our log was lost (etcd panics here too).
+      throw new LogLostError(
+        `${this.id}: the leader ${m.from} (term ${m.term}) says this member acknowledged entries up to ${m.commit}, but its log ends at ${this.log.lastIndex()}: ` +
+          "its data directory was wiped or lost. A member cannot rejoin under its old identity with an empty log (it could vote twice in a term): " +
+          "remove it from the cluster and add it again (pinctl member remove, then member add), or join it as a learner",
+      );
+    }
+    this.log.commitTo(m.commit);
     this.send({ type: "heartbeatResp", to: m.from, term: this.term, context: m.context });
   }
 
@@ -656,8 +673,12 @@ export class RaftCore {
 
   private stepLeader(m: Message): void {
     switch (m.type) {
-      case "prop":
-        this.proposeEntries(m.entries);
+      case "prop": {
+        const refusal = this.proposeEntries(m.entries);
+        if (refusal !== null) this.refuseForwarded(m, refusal);
+        return;
+      }
+      case "propRefused":
         return;
       case "readIndex":
         this.handleReadIndex(m);
@@ -694,6 +715,12 @@ export class RaftCore {
       case "preVote":
         return;
     }
+  }
+
+  /** Tells the member that forwarded a proposal it was refused, so its proposers hear at once. */
+  private refuseForwarded(m: MsgProp, refusal: ProposalRefusal): void {
+    if (m.from === this.id) return;
+    this.send({ type: "propRefused", to: m.from, term: 0, entries: m.entries, refusal });
   }
 
   private proposeEntries(entries: ProposedEntry[]): ProposalRefusal | null {

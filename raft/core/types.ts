@@ -135,6 +135,18 @@ export interface MsgProp extends MsgBase {
   entries: { type: EntryType; data: Uint8Array }[];
 }
 
+/**
+ * The leader (or a member without a leader) refused a forwarded proposal: it
+ * never entered the log. Sent back to the member that forwarded it, carrying
+ * the refused entries so its driver can answer their proposers at once
+ * rather than at their timeout. Term 0, like prop.
+ */
+export interface MsgPropRefused extends MsgBase {
+  type: "propRefused";
+  entries: { type: EntryType; data: Uint8Array }[];
+  refusal: ProposalRefusal;
+}
+
 /** ReadIndex request forwarded by a follower to its leader. */
 export interface MsgReadIndex extends MsgBase {
   type: "readIndex";
@@ -159,6 +171,7 @@ export type Message =
   | MsgTimeoutNow
   | MsgTransferLeader
   | MsgProp
+  | MsgPropRefused
   | MsgReadIndex
   | MsgReadIndexResp;
 

@@ -11,6 +11,7 @@ import type {
   Message,
   MessageType,
   NodeId,
+  ProposalRefusal,
   Snapshot,
 } from "../core/types.js";
 
@@ -61,6 +62,7 @@ const MESSAGE_TYPE_TABLE: Record<MessageType, true> = {
   timeoutNow: true,
   transferLeader: true,
   prop: true,
+  propRefused: true,
   readIndex: true,
   readIndexResp: true,
 };
@@ -216,6 +218,21 @@ function snapshot(v: unknown): Snapshot {
   };
 }
 
+function refusal(v: unknown): ProposalRefusal {
+  const o = obj(v, "refusal");
+  switch (o.code) {
+    case "noLeader":
+    case "confChangePending":
+      return { code: o.code };
+    case "transferring":
+      return { code: "transferring", to: nodeId(o.to, "refusal.to") };
+    case "invalidConfChange":
+      return { code: "invalidConfChange", reason: str(o, "reason", "refusal.reason") };
+    default:
+      throw new Invalid(`unknown refusal code ${describe(o.code)}`);
+  }
+}
+
 function readMessage(value: unknown, expect: FrameExpectation): Message {
   const o = obj(value, "message");
   const type = o.type;
@@ -282,6 +299,16 @@ function readMessage(value: unknown, expect: FrameExpectation): Message {
           const eo = obj(e, `entries[${i}]`);
           return { type: entryType(eo, `entries[${i}]`), data: bytes(eo, "data", `entries[${i}].data`) };
         }),
+      };
+    case "propRefused":
+      return {
+        ...base,
+        type,
+        entries: array(o, "entries").map((e, i) => {
+          const eo = obj(e, `entries[${i}]`);
+          return { type: entryType(eo, `entries[${i}]`), data: bytes(eo, "data", `entries[${i}].data`) };
+        }),
+        refusal: refusal(o.refusal),
       };
     case "readIndex":
       return { ...base, type, context: str(o, "context") };

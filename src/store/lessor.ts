@@ -82,7 +82,9 @@ export class Lessor {
   /** Refreshes a lease on the leader; returns its TTL in seconds. */
   keepAlive(id: number): number {
     const lease = this.sm.mvcc.lease(id);
-    if (!lease || !this.expiries.has(id)) throw new LeaseNotFoundError(id);
+    // A lease whose expiry is already proposed is as good as gone: renewing it
+    // here could not stop the expiry from applying, so never acknowledge it.
+    if (!lease || !this.expiries.has(id) || this.expiring.has(id)) throw new LeaseNotFoundError(id);
     this.expiries.set(id, this.clock() + lease.ttl * 1000);
     return lease.ttl;
   }

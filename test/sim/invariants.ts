@@ -67,7 +67,7 @@ function describe(e: { index: number; term: number; hash: number }): string {
 
 /** Messages whose term is legitimately not (yet) the sender's persisted term. */
 function termExempt(m: Message): boolean {
-  return m.type === "preVote" || m.type === "preVoteResp" || m.type === "prop";
+  return m.type === "preVote" || m.type === "preVoteResp" || m.type === "prop" || m.type === "propRefused";
 }
 
 export class Invariants {

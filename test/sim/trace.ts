@@ -100,6 +100,8 @@ export function formatMessage(m: Message): string {
       return `${head} transferee=${m.transferee}`;
     case "prop":
       return `${head} n=${m.entries.length}`;
+    case "propRefused":
+      return `${head} n=${m.entries.length} refusal=${m.refusal.code}`;
     case "readIndex":
       return `${head} ctx=${m.context}`;
     case "readIndexResp":

@@ -51,6 +51,7 @@ const samples: Record<MessageType, Message> = {
   timeoutNow: { ...base, type: "timeoutNow" },
   transferLeader: { ...base, type: "transferLeader", transferee: "m3" },
   prop: { ...base, term: 0, type: "prop", entries: [{ type: "normal", data: bytes(42) }] },
+  propRefused: { ...base, term: 0, type: "propRefused", entries: [{ type: "normal", data: bytes(7) }], refusal: { code: "transferring", to: "n3" } },
   readIndex: { ...base, type: "readIndex", context: "ctx" },
   readIndexResp: { ...base, type: "readIndexResp", context: "ctx", index: 6 },
 };
@@ -165,6 +166,7 @@ describe("validateMessage", () => {
     ["a heartbeat context that is not a string", tweak("heartbeat", { context: bytes(1) }), /context must be a string/],
     ["a transferLeader without transferee", tweak("transferLeader", { transferee: undefined }), /transferee/],
     ["a proposal entry without data", tweak("prop", { entries: [{ type: "normal" }] }), /entries\[0\]\.data/],
+    ["a refusal with an unknown code", tweak("propRefused", { refusal: { code: "nope" } }), /unknown refusal code/],
   ])("refuses %s", (_name, value, reason) => {
     expect(reasonOf(validateMessage(value))).toMatch(reason);
   });
