@@ -38,6 +38,13 @@ describe("one rolling step", () => {
     { name: "scales a too-big new ReplicaSet down", p: { replicas: 2, surge: 1, unavailable: 0 }, newRS: rsv("new", 3, 3, 9), old: [], want: [{ name: "new", to: 2 }] },
     { name: "scales the oldest old ReplicaSet down first", p: { replicas: 4, surge: 0, unavailable: 2 }, newRS: rsv("new", 0, 0, 9), old: [rsv("b", 2, 2, 2), rsv("a", 2, 2, 1)], want: [{ name: "a", to: 0 }] },
     { name: "never below minimum availability", p: { replicas: 4, surge: 0, unavailable: 1 }, newRS: rsv("new", 1, 0, 9), old: [rsv("old", 3, 3)], want: [] },
+    {
+      name: "waits for an old ReplicaSet's surplus pods to go before surging again",
+      p: { replicas: 3, surge: 1, unavailable: 0 },
+      newRS: rsv("new", 1, 1, 9),
+      old: [{ ...rsv("old", 2, 3), pods: 3 }],
+      want: [],
+    },
     { name: "nothing left to do", p: { replicas: 3, surge: 1, unavailable: 0 }, newRS: rsv("new", 3, 3, 9), old: [rsv("old", 0, 0)], want: [] },
   ];
   it.each(cases)("$name", ({ p, newRS, old, want }) => {

@@ -15,7 +15,7 @@ import { KubeApiError, type KubeClient } from "../../client/kube-client.js";
 import { Controller, type ReconcileResult } from "../framework/controller.js";
 import { byNamespace, byOwnerUid, Index } from "../framework/index-cache.js";
 import type { SharedInformers } from "../framework/informers.js";
-import { clone, controllerRefOf, creationMs } from "../framework/objects.js";
+import { clone, controllerRefOf, creationMs, isPodActive } from "../framework/objects.js";
 import { isEmptySelector, selectorMatches } from "../framework/selectors.js";
 import { computeHash, templatesEqualIgnoringHash } from "./hash.js";
 import { newRSReplicas, planProportionalScale, planRollingStep, type RSView, type ScaleOp } from "./rolling.js";
@@ -197,7 +197,15 @@ export class DeploymentController {
   // ------------------------------------------------------------ replica sets
 
   private view(rs: ReplicaSet): RSView {
-    return { name: rs.metadata.name!, replicas: rs.spec.replicas ?? 0, available: rs.status?.availableReplicas ?? 0, created: creationMs(rs) };
+    let active = 0;
+    for (const pod of this.podsByOwner.get(rs.metadata.uid ?? "")) if (isPodActive(pod)) active++;
+    return {
+      name: rs.metadata.name!,
+      replicas: rs.spec.replicas ?? 0,
+      available: rs.status?.availableReplicas ?? 0,
+      created: creationMs(rs),
+      pods: Math.max(active, rs.status?.replicas ?? 0),
+    };
   }
 
   private split(d: Deployment, rsList: ReplicaSet[]): { newRS: ReplicaSet | null; oldRSs: ReplicaSet[] } {

@@ -13,6 +13,8 @@ export interface RSView {
   available: number;
   /** ms since epoch, for oldest-first ordering */
   created: number;
+  /** pods it has right now (status or cache), which lag behind a lowered spec */
+  pods?: number;
 }
 
 export interface ScaleOp {
@@ -50,13 +52,16 @@ export interface RolloutParams {
 }
 
 const sum = (rs: RSView[], f: (r: RSView) => number) => rs.reduce((n, r) => n + f(r), 0);
+/** What a ReplicaSet weighs against maxSurge: its spec, or more while surplus pods are still going. */
+const weight = (r: RSView) => Math.max(r.replicas, r.pods ?? 0);
 const oldestFirst = (a: RSView, b: RSView) => a.created - b.created || a.name.localeCompare(b.name);
 
 /** NewRSNewReplicas for RollingUpdate: how big the new ReplicaSet may be now. */
 export function newRSReplicas(p: RolloutParams, newRS: RSView | null, oldRSs: RSView[]): number {
   const current = newRS?.replicas ?? 0;
   if (current === p.replicas) return current;
-  const total = current + sum(oldRSs, (r) => r.replicas);
+  // Counting pods not yet deleted keeps the surge bound true of pods, not only of specs.
+  const total = (newRS ? weight(newRS) : 0) + sum(oldRSs, weight);
   const maxTotal = p.replicas + p.surge;
   if (total >= maxTotal) return current;
   const scaleUp = maxTotal - total;
