@@ -120,8 +120,8 @@ export function formatQuantity(q: Quantity | string | number, format?: QuantityF
   const sign = num < 0n ? "-" : "";
   const absNum = num < 0n ? -num : num;
 
-  if (fmt === "BinarySI" && den === 1n && absNum >= 1024n) {
-    let n = absNum;
+  if (fmt === "BinarySI" && absNum % den === 0n && absNum / den >= 1024n) {
+    let n = absNum / den;
     let k = 0;
     while (k < 6 && n % 1024n === 0n) {
       n /= 1024n;
