@@ -37,6 +37,11 @@ const REGRESSIONS: Regression[] = [
     nodes: 3,
     note: "a leader applied its own removal with its append window full, stepped down and stopped; the remaining voter never learned the commit and waited for the removed member's vote (fix: a removed leader leads on until a quorum of the new configuration confirms the commit)",
   },
+  {
+    seed: 853180706,
+    nodes: 3,
+    note: "harness: a removed leader still running (leading on until its removal was confirmed) was re-added, then stopped and wiped as a member; promoted while absent, it took the quorum with it (fix: a member on its way out is not joinable)",
+  },
 ];
 
 describe("regression seeds", () => {

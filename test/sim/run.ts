@@ -493,9 +493,12 @@ class SeedRun {
       if (leader.confKey !== confKey(conf)) return;
       const inConf = new Set(members(conf));
       // Never started, wiped after a removal, or started for an add that was abandoned.
+      // Not one still on its way out: a removed leader runs on until the
+      // others confirmed its removal, and re-adding that incarnation before
+      // it is stopped would add a member about to vanish (seed 853180706).
       const joinable = this.ids.filter((id) => {
         const n = c.node(id);
-        return !inConf.has(id) && (n.state === "absent" || n.joiner);
+        return !inConf.has(id) && (n.state === "absent" || n.joiner) && !this.pendingWipes.includes(id);
       });
       if (conf.learners.length > 0 && r.chance(0.5)) {
         this.op = { kind: "add", node: r.pick(conf.learners), phase: "promote", since: this.now, lastTry: 0 };
