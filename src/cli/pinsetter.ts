@@ -5,10 +5,10 @@
 //   pinsetter node --name w1        one worker
 
 import { Command } from "commander";
-import { findNode, loadClusterConfig } from "../config/index.js";
+import { loadClusterConfig } from "../config/index.js";
 import { createLogger } from "../master/logging.js";
 import { Master, PINSETTER_VERSION } from "../master/master.js";
-import { runAction, UserError } from "./errors.js";
+import { runAction } from "./errors.js";
 import { runUp } from "./up.js";
 
 const program = new Command();
@@ -64,13 +64,20 @@ program
 
 program
   .command("node")
-  .description("run one worker node (kubelet + service proxy)")
-  .requiredOption("--name <name>", "the node's name in the config")
-  .action((opts: { name: string }) =>
+  .description("run one worker node (kubelet + service proxy), or N hollow nodes (sim runtime) with --hollow")
+  .option("--name <name>", "the node's name in the config")
+  .option("--hollow <n>", "run N hollow nodes (sim runtime) named <prefix>-0 .. <prefix>-<N-1>")
+  .option("--prefix <prefix>", "name prefix of hollow nodes", "hollow")
+  .option("--port-base <port>", "hollow node i serves its kubelet HTTP on 127.0.0.1:<port-base + i>", "20000")
+  .option("--sim-start-delay-ms <ms>", "sim runtime: how long a container takes to start")
+  .option("--log-file <file>", "write logs to this file instead of stderr")
+  .option("--log-level <level>", "pino level (default info)")
+  .action((opts: { name?: string; hollow?: string; prefix: string; portBase: string; simStartDelayMs?: string; logFile?: string; logLevel?: string }) =>
     runAction(async () => {
       const config = loadClusterConfig({ path: program.opts().config });
-      findNode(config, opts.name);
-      throw new UserError("the kubelet is not part of this build yet; masters and the store are (see README)");
+      const logger = createLogger({ level: opts.logLevel, file: opts.logFile ?? null, base: { pid: process.pid } });
+      const { runNodeProcess } = await import("../kubelet/node-command.js");
+      await runNodeProcess(config, opts, logger);
     }),
   );
 
