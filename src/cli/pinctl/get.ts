@@ -4,7 +4,6 @@
 // watch event until Ctrl-C.
 
 import type { Command } from "commander";
-import { stringify as toYaml } from "yaml";
 import { apiVersionOf, type ResourceInfo } from "../../api/resources.js";
 import type { KubeObject, WatchEvent } from "../../api/types.js";
 import { KubeApiError } from "../../client/kube-client.js";
@@ -13,6 +12,7 @@ import { parseResourceArgs, type ObjectRef } from "./args.js";
 import type { OutputFormat } from "./context.js";
 import { fetchTable, type Selectors } from "./fetch.js";
 import { isNotFound, notFoundError, nsFor, objectName, runKube, type KubeCommandContext } from "./kube.js";
+import { kubectlJson, kubectlYaml } from "./encode.js";
 import { alignColumns, columnWidths, padRow, tableCells, type Table } from "./printer.js";
 
 export interface GetOptions {
@@ -40,8 +40,7 @@ export function printObjects(format: OutputFormat, objects: { info: ResourceInfo
     return;
   }
   const value = single && typedObjects.length === 1 ? typedObjects[0] : listObject(typedObjects);
-  if (format === "json") process.stdout.write(`${JSON.stringify(value, null, 4)}\n`);
-  else process.stdout.write(toYaml(value));
+  process.stdout.write(format === "json" ? kubectlJson(value) : kubectlYaml(value));
 }
 
 function noResources(ctx: KubeCommandContext, info: ResourceInfo | undefined, all: boolean): void {
@@ -109,7 +108,7 @@ async function get(ctx: KubeCommandContext, args: string[], opts: GetOptions): P
 
   if (ctx.output === "json" || ctx.output === "yaml" || ctx.output === "name") {
     const { found, missing } = await getObjects(ctx, refs, kinds, sel, all);
-    const single = refs.length === 1 && kinds.length === 0;
+    const single = refs.length === 1;
     if (found.length > 0 || ctx.output !== "name") {
       if (!(single && found.length === 0)) printObjects(ctx.output, found, single);
     }
@@ -236,8 +235,8 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
 function printEvent(format: OutputFormat, info: ResourceInfo, obj: KubeObject): void {
   const o = typed(info, obj);
   if (format === "name") process.stdout.write(`${objectName(info, obj.metadata.name ?? "")}\n`);
-  else if (format === "json") process.stdout.write(`${JSON.stringify(o, null, 4)}\n`);
-  else process.stdout.write(`---\n${toYaml(o)}`);
+  else if (format === "json") process.stdout.write(kubectlJson(o));
+  else process.stdout.write(`---\n${kubectlYaml(o)}`);
 }
 
 export function registerGet(program: Command): void {
