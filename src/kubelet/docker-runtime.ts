@@ -349,7 +349,7 @@ export class DockerRuntime implements ContainerRuntime {
       Hostname: spec.hostname.slice(0, 63),
       Labels: this.labels(spec, "POD", "sandbox", spec.attempt, ""),
       ExposedPorts: exposed,
-      HostConfig: { PortBindings: bindings, NetworkMode: "bridge", RestartPolicy: { Name: "no" } },
+      HostConfig: { PortBindings: bindings, NetworkMode: "bridge", IpcMode: "shareable", RestartPolicy: { Name: "no" } },
     });
     try {
       await container.start();
