@@ -1,0 +1,461 @@
+// The controllers against the real API of three master processes on
+// loopback. If the masters do not run the controllers themselves (not wired
+// yet), this process runs them (startControllers) against the same API; a
+// stand-in kubelet in the test marks pods Running and Ready through the status
+// subresource, since no real node runs here. Scenarios: a Deployment
+// converges and heals; a rolling update stays within maxSurge/maxUnavailable
+// in every state a watch sees; rollback; pause and resume; the garbage
+// collector (background, foreground, orphan); Endpoints follow readiness.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Deployment, Endpoints, Event, KubeObject, Pod, ReplicaSet, Scale, Service } from "../../src/api/types.js";
+import { Informer } from "../../src/client/informer.js";
+import { KubeApiError, KubeClient } from "../../src/client/kube-client.js";
+import { startControllers } from "../../src/controllers/index.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
+const TOKEN = "controllers-test-token";
+const masters = ["127.0.0.141", "127.0.0.142", "127.0.0.143"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7701, clientPort: 2779, apiPort: 6843 }));
+
+let dir = "";
+const children: ChildProcess[] = [];
+let client: KubeClient;
+let inProcess: { stop(): Promise<void> } | null = null;
+let kubelet: FakeKubelet | null = null;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown = null;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
+    await sleep(150);
+  }
+}
+
+async function getOrNull<T extends KubeObject>(resource: string, ns: string | undefined, name: string): Promise<T | null> {
+  try {
+    return await client.get<T>(resource, ns, name);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.notFound) return null;
+    throw err;
+  }
+}
+
+/** Stands in for kubelets: gives each new pod an IP, Running, and (unless told otherwise) Ready after a delay. */
+class FakeKubelet {
+  private readonly informer: Informer<Pod>;
+  private ip = 1;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly holdReady = new Set<string>();
+
+  constructor(private readonly readyDelayMs: () => number) {
+    this.informer = new Informer<Pod>(client, "pods");
+    this.informer.addHandlers({ onAdd: (p) => this.schedule(p) });
+    this.informer.start();
+  }
+
+  private schedule(p: Pod): void {
+    if (p.status?.podIP || p.metadata.deletionTimestamp) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      const ready = !this.holdReady.has(p.metadata.namespace!);
+      void this.setStatus(p.metadata.namespace!, p.metadata.name!, ready).catch(() => undefined);
+    }, this.readyDelayMs());
+    this.timers.add(t);
+  }
+
+  async setStatus(ns: string, name: string, ready: boolean): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const pod = await getOrNull<Pod>("pods", ns, name);
+      if (!pod) return;
+      const now = new Date().toISOString();
+      const ip = pod.status?.podIP ?? `10.77.${Math.floor(this.ip / 250)}.${(this.ip++ % 250) + 1}`;
+      const prevReady = pod.status?.conditions?.find((c) => c.type === "Ready");
+      pod.status = {
+        ...(pod.status ?? {}),
+        phase: "Running",
+        podIP: ip,
+        podIPs: [{ ip }],
+        startTime: pod.status?.startTime ?? now,
+        conditions: [{ type: "Ready", status: ready ? "True" : "False", lastTransitionTime: prevReady?.status === (ready ? "True" : "False") ? prevReady.lastTransitionTime : now }],
+      };
+      try {
+        await client.update("pods", pod, { subresource: "status" });
+        return;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.conflict)) throw err;
+      }
+    }
+  }
+
+  stop(): void {
+    this.informer.stop();
+    for (const t of this.timers) clearTimeout(t);
+  }
+}
+
+async function createNamespace(name: string): Promise<void> {
+  await client.create("namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+}
+
+function deploymentManifest(ns: string, name: string, replicas: number, image: string, extra: Partial<Deployment["spec"]> = {}): Deployment {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "web", image, ports: [{ name: "http", containerPort: 8080 }] }] } },
+      ...extra,
+    },
+  };
+}
+
+async function podsOf(ns: string, app: string): Promise<Pod[]> {
+  return (await client.list<Pod>("pods", { namespace: ns, labelSelector: `app=${app}` })).items.filter((p) => !p.metadata.deletionTimestamp);
+}
+
+async function replicaSetsOf(ns: string): Promise<ReplicaSet[]> {
+  return (await client.list<ReplicaSet>("replicasets", { namespace: ns })).items;
+}
+
+/** Complete: every replica updated, ready and available, nothing old left. */
+async function rolledOut(ns: string, name: string, replicas: number): Promise<Deployment | null> {
+  const d = await client.get<Deployment>("deployments", ns, name);
+  const s = d.status ?? {};
+  const done =
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    s.replicas === replicas &&
+    s.updatedReplicas === replicas &&
+    s.availableReplicas === replicas &&
+    s.conditions?.some((c) => c.type === "Progressing" && c.reason === "NewReplicaSetAvailable");
+  return done ? d : null;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "pinsetter-controllers-"));
+  const config = join(dir, "cluster.config.json");
+  writeFileSync(
+    config,
+    JSON.stringify({ clusterName: "controllers-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 5000 }, masters, nodes: [] }),
+  );
+  for (const m of masters) {
+    children.push(spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)], { stdio: "ignore" }));
+  }
+  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  await until("the API on every master", async () => {
+    for (const m of masters) {
+      const r = await fetch(`http://${m.host}:${m.apiPort}/api/v1/namespaces/default`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      if (r.status !== 200) return false;
+    }
+    return true;
+  }, 45_000);
+
+  // Do the masters run the controllers already? An Endpoints for a new Service says so.
+  await createNamespace("probe");
+  await client.create<Service>("services", { apiVersion: "v1", kind: "Service", metadata: { name: "probe", namespace: "probe" }, spec: { selector: { app: "probe" }, ports: [{ port: 80 }] } });
+  const wired = await until("endpoints from the masters' controllers", () => getOrNull<Endpoints>("endpoints", "probe", "probe"), 5000).catch(() => null);
+  if (!wired) {
+    const ctrlClient = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+    const running = startControllers({ client: ctrlClient, logger: pino({ level: process.env.CONTROLLERS_TEST_LOG ?? "silent" }) });
+    inProcess = {
+      async stop() {
+        await running.stop();
+        ctrlClient.close();
+      },
+    };
+  }
+  kubelet = new FakeKubelet(() => 100 + Math.floor(Math.random() * 300));
+}, 90_000);
+
+afterAll(async () => {
+  kubelet?.stop();
+  await inProcess?.stop();
+  client?.close();
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGKILL");
+      await exited;
+    }
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("deployments", () => {
+  it("a Deployment converges: a hashed ReplicaSet, its pods owned and ready, status and conditions, a ScalingReplicaSet event; /scale and a lost pod are healed", async () => {
+    await createNamespace("converge");
+    await client.create("deployments", deploymentManifest("converge", "web", 3, "pinsetter/busybox:1"));
+    const d = await until("rollout complete", () => rolledOut("converge", "web", 3));
+    expect(d.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    expect(d.status!.unavailableReplicas ?? 0).toBe(0);
+    expect(d.status!.conditions!.find((c) => c.type === "Available")).toMatchObject({ status: "True", reason: "MinimumReplicasAvailable" });
+    expect(d.metadata.annotations?.["deployment.kubernetes.io/revision"]).toBe("1");
+
+    const rss = await replicaSetsOf("converge");
+    expect(rss).toHaveLength(1);
+    const rs = rss[0]!;
+    const hash = rs.metadata.labels!["pod-template-hash"]!;
+    expect(rs.metadata.name).toBe(`web-${hash}`);
+    expect(rs.spec.selector.matchLabels).toEqual({ app: "web", "pod-template-hash": hash });
+    expect(rs.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "Deployment", name: "web", uid: d.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+    expect(rs.status).toMatchObject({ replicas: 3, readyReplicas: 3, availableReplicas: 3, fullyLabeledReplicas: 3, observedGeneration: rs.metadata.generation });
+
+    const pods = await podsOf("converge", "web");
+    expect(pods).toHaveLength(3);
+    for (const p of pods) {
+      expect(p.metadata.name!.startsWith(`web-${hash}-`)).toBe(true);
+      expect(p.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "ReplicaSet", uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+    }
+    const events = await until("a ScalingReplicaSet event", async () => {
+      const evs = (await client.list<Event>("events", { namespace: "converge" })).items;
+      return evs.some((e) => e.reason === "ScalingReplicaSet") ? evs : null;
+    });
+    expect(events.find((e) => e.reason === "ScalingReplicaSet")!.message).toBe(`Scaled up replica set web-${hash} to 3`);
+    expect(events.some((e) => e.reason === "SuccessfulCreate" && e.involvedObject.kind === "ReplicaSet")).toBe(true);
+
+    // The scale subresource, as `kubectl scale` uses it.
+    const scale = await client.get<Scale>("deployments", "converge", "web", "scale");
+    // No resourceVersion, as `kubectl scale` without --resource-version: the controllers write the Deployment meanwhile.
+    await client.update<Scale>("deployments", { ...scale, metadata: { ...scale.metadata, resourceVersion: undefined }, spec: { replicas: 5 } }, { subresource: "scale" });
+    await until("5 replicas", () => rolledOut("converge", "web", 5));
+    expect(await podsOf("converge", "web")).toHaveLength(5);
+
+    // A pod lost is replaced.
+    const victim = (await podsOf("converge", "web"))[0]!;
+    await client.delete("pods", "converge", victim.metadata.name!);
+    await until("a replacement pod", async () => {
+      const now = await podsOf("converge", "web");
+      return now.length === 5 && !now.some((p) => p.metadata.uid === victim.metadata.uid);
+    });
+    await until("5 available again", () => rolledOut("converge", "web", 5));
+    expect(await replicaSetsOf("converge")).toHaveLength(1);
+  });
+
+  it("a rolling update never goes above maxSurge or below maxUnavailable in any state a watch sees; rollback reuses the old ReplicaSet with the next revision", async () => {
+    const ns = "rolling";
+    await createNamespace(ns);
+    const replicas = 4;
+    await client.create("deployments", deploymentManifest(ns, "web", replicas, "pinsetter/busybox:1", { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } }));
+    await until("first rollout", () => rolledOut(ns, "web", replicas));
+    const [rs1] = await replicaSetsOf(ns);
+
+    // Watch every pod state from here on.
+    const list = await client.list<Pod>("pods", { namespace: ns });
+    const pods = new Map(list.items.map((p) => [p.metadata.name!, p]));
+    let maxTotal = 0;
+    let minReady = Infinity;
+    let states = 0;
+    const observe = () => {
+      const live = [...pods.values()].filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded");
+      const ready = live.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
+      maxTotal = Math.max(maxTotal, live.length);
+      minReady = Math.min(minReady, ready);
+      states++;
+    };
+    observe();
+    const watch = client.watch<Pod>("pods", { namespace: ns, resourceVersion: list.metadata.resourceVersion }, (e) => {
+      if (e.type === "DELETED") pods.delete(e.object.metadata.name!);
+      else if (e.type === "ADDED" || e.type === "MODIFIED") pods.set(e.object.metadata.name!, e.object);
+      observe();
+    });
+    try {
+      for (const image of ["pinsetter/busybox:2", "pinsetter/busybox:3"]) {
+        await client.patch("deployments", ns, "web", { spec: { template: { spec: { containers: [{ name: "web", image, ports: [{ name: "http", containerPort: 8080 }] }] } } } }, "strategic");
+        await until(`rollout to ${image}`, async () => {
+          const d = await rolledOut(ns, "web", replicas);
+          return d && d.spec.template.spec.containers[0]!.image === image ? d : null;
+        }, 60_000);
+      }
+    } finally {
+      watch.stop();
+    }
+    expect(states).toBeGreaterThan(10);
+    expect(maxTotal).toBeLessThanOrEqual(replicas + 1);
+    expect(minReady).toBeGreaterThanOrEqual(replicas - 1);
+
+    let rss = await replicaSetsOf(ns);
+    expect(rss).toHaveLength(3);
+    const rev = (r: ReplicaSet) => r.metadata.annotations?.["deployment.kubernetes.io/revision"];
+    expect(rss.map((r) => [r.spec.template.spec.containers[0]!.image, rev(r), r.spec.replicas]).sort()).toEqual([
+      ["pinsetter/busybox:1", "1", 0],
+      ["pinsetter/busybox:2", "2", 0],
+      ["pinsetter/busybox:3", "3", replicas],
+    ]);
+
+    // Rollback as `kubectl rollout undo --to-revision=1` does it: the old template, without its hash label, patched back.
+    const template = structuredClone(rss.find((r) => r.metadata.uid === rs1!.metadata.uid)!.spec.template);
+    delete template.metadata!.labels!["pod-template-hash"];
+    await client.patch("deployments", ns, "web", [{ op: "replace", path: "/spec/template", value: template }], "json");
+    const d = await until("rollback complete", async () => {
+      const d = await rolledOut(ns, "web", replicas);
+      return d && d.spec.template.spec.containers[0]!.image === "pinsetter/busybox:1" ? d : null;
+    }, 60_000);
+    rss = await replicaSetsOf(ns);
+    expect(rss).toHaveLength(3);
+    const back = rss.find((r) => r.metadata.uid === rs1!.metadata.uid)!;
+    expect(back.spec.replicas).toBe(replicas);
+    expect(rev(back)).toBe("4");
+    expect(d.metadata.annotations?.["deployment.kubernetes.io/revision"]).toBe("4");
+    const pods1 = await podsOf(ns, "web");
+    expect(pods1.every((p) => p.metadata.labels!["pod-template-hash"] === back.metadata.labels!["pod-template-hash"])).toBe(true);
+  });
+
+  it("a paused Deployment does not roll out (but scales); resume rolls out; Recreate replaces all at once; revisionHistoryLimit cleans up", async () => {
+    const ns = "paused";
+    await createNamespace(ns);
+    await client.create("deployments", deploymentManifest(ns, "web", 2, "pinsetter/busybox:1", { revisionHistoryLimit: 1 }));
+    await until("first rollout", () => rolledOut(ns, "web", 2));
+    await client.patch("deployments", ns, "web", { spec: { paused: true } }, "merge");
+    await client.patch("deployments", ns, "web", { spec: { replicas: 3, template: { spec: { containers: [{ name: "web", image: "pinsetter/busybox:2" }] } } } }, "strategic");
+    const paused = await until("Progressing DeploymentPaused", async () => {
+      const d = await client.get<Deployment>("deployments", ns, "web");
+      return d.status?.conditions?.some((c) => c.type === "Progressing" && c.reason === "DeploymentPaused") && d.status.availableReplicas === 3 ? d : null;
+    });
+    expect(paused.status!.updatedReplicas).toBe(0);
+    expect(await replicaSetsOf(ns)).toHaveLength(1);
+    expect(await podsOf(ns, "web")).toHaveLength(3);
+
+    await client.patch("deployments", ns, "web", { spec: { paused: false } }, "merge");
+    await until("resumed rollout complete", async () => {
+      const d = await rolledOut(ns, "web", 3);
+      return d && (await podsOf(ns, "web")).every((p) => p.spec.containers[0]!.image === "pinsetter/busybox:2") ? d : null;
+    }, 60_000);
+
+    // Recreate: the old pods all go before any new one comes.
+    await client.patch("deployments", ns, "web", { spec: { strategy: { type: "Recreate", rollingUpdate: null }, template: { spec: { containers: [{ name: "web", image: "pinsetter/busybox:3" }] } } } }, "strategic");
+    const seenMixed = { value: false };
+    const list = await client.list<Pod>("pods", { namespace: ns });
+    const pods = new Map(list.items.map((p) => [p.metadata.name!, p]));
+    const watch = client.watch<Pod>("pods", { namespace: ns, resourceVersion: list.metadata.resourceVersion }, (e) => {
+      if (e.type === "DELETED") pods.delete(e.object.metadata.name!);
+      else pods.set(e.object.metadata.name!, e.object);
+      const images = new Set([...pods.values()].map((p) => p.spec.containers[0]!.image));
+      if (images.size > 1) seenMixed.value = true;
+    });
+    try {
+      await until("recreate complete", async () => {
+        const d = await rolledOut(ns, "web", 3);
+        return d && (await podsOf(ns, "web")).every((p) => p.spec.containers[0]!.image === "pinsetter/busybox:3") ? d : null;
+      }, 60_000);
+    } finally {
+      watch.stop();
+    }
+    expect(seenMixed.value).toBe(false);
+    // revisionHistoryLimit 1: the current ReplicaSet and one old one.
+    await until("old ReplicaSets cleaned up", async () => (await replicaSetsOf(ns)).length === 2);
+  });
+});
+
+describe("garbage collector", () => {
+  it("deleting a ReplicaSet deletes its pods; Orphan leaves them without an owner; Foreground deletes dependents before the owner", async () => {
+    const ns = "gc";
+    await createNamespace(ns);
+    const rs = (name: string): ReplicaSet => ({
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name, namespace: ns },
+      spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "pinsetter/busybox:1" }] } } },
+    });
+    for (const name of ["bg", "orphan", "fg"]) await client.create("replicasets", rs(name));
+    for (const name of ["bg", "orphan", "fg"]) await until(`${name} pods`, async () => (await podsOf(ns, name)).length === 2);
+
+    await client.delete("replicasets", ns, "bg", { propagationPolicy: "Background" });
+    await until("background: pods deleted", async () => (await podsOf(ns, "bg")).length === 0);
+
+    const orphanPods = await podsOf(ns, "orphan");
+    await client.delete("replicasets", ns, "orphan", { propagationPolicy: "Orphan" });
+    await until("orphan: ReplicaSet gone", async () => (await getOrNull("replicasets", ns, "orphan")) === null);
+    const left = await podsOf(ns, "orphan");
+    expect(left.map((p) => p.metadata.uid).sort()).toEqual(orphanPods.map((p) => p.metadata.uid).sort());
+    expect(left.every((p) => (p.metadata.ownerReferences ?? []).length === 0)).toBe(true);
+
+    await client.delete("replicasets", ns, "fg", { propagationPolicy: "Foreground" });
+    const owner = await getOrNull<ReplicaSet>("replicasets", ns, "fg");
+    if (owner) {
+      // Still there while its pods go: deletionTimestamp and the foregroundDeletion finalizer.
+      expect(owner.metadata.deletionTimestamp).toBeTruthy();
+      expect(owner.metadata.finalizers).toContain("foregroundDeletion");
+    }
+    await until("foreground: owner gone", async () => (await getOrNull("replicasets", ns, "fg")) === null);
+    expect(await podsOf(ns, "fg")).toHaveLength(0);
+  });
+
+  it("deleting a Deployment removes its ReplicaSets and pods", async () => {
+    const ns = "gc-deploy";
+    await createNamespace(ns);
+    await client.create("deployments", deploymentManifest(ns, "web", 2, "pinsetter/busybox:1"));
+    await until("rollout", () => rolledOut(ns, "web", 2));
+    await client.delete("deployments", ns, "web");
+    await until("everything gone", async () => (await replicaSetsOf(ns)).length === 0 && (await client.list("pods", { namespace: ns })).items.length === 0);
+  });
+});
+
+describe("endpoints", () => {
+  it("follow pod readiness, resolve named ports, and go with the service", async () => {
+    const ns = "endpoints";
+    await createNamespace(ns);
+    await client.create<Service>("services", { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: ns }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] } });
+    await client.create("deployments", deploymentManifest(ns, "web", 2, "pinsetter/busybox:1"));
+    await until("rollout", () => rolledOut(ns, "web", 2));
+    const ep = await until("two ready addresses", async () => {
+      const ep = await getOrNull<Endpoints>("endpoints", ns, "web");
+      return ep?.subsets?.[0]?.addresses?.length === 2 ? ep : null;
+    });
+    const pods = await podsOf(ns, "web");
+    expect(ep.subsets![0]!.ports).toEqual([expect.objectContaining({ name: "http", port: 8080, protocol: "TCP" })]);
+    expect(ep.subsets![0]!.addresses!.map((a) => a.ip).sort()).toEqual(pods.map((p) => p.status!.podIP).sort());
+    expect(ep.subsets![0]!.addresses![0]!.targetRef).toMatchObject({ kind: "Pod", namespace: ns });
+
+    await kubelet!.setStatus(ns, pods[0]!.metadata.name!, false);
+    await until("one address not ready", async () => {
+      const ep = await getOrNull<Endpoints>("endpoints", ns, "web");
+      const s = ep?.subsets?.[0];
+      return s?.addresses?.length === 1 && s.notReadyAddresses?.length === 1 && s.notReadyAddresses[0]!.ip === pods[0]!.status!.podIP;
+    });
+    await kubelet!.setStatus(ns, pods[0]!.metadata.name!, true);
+    await until("ready again", async () => (await getOrNull<Endpoints>("endpoints", ns, "web"))?.subsets?.[0]?.addresses?.length === 2);
+
+    await client.delete("services", ns, "web");
+    await until("endpoints deleted with the service", async () => (await getOrNull("endpoints", ns, "web")) === null);
+  });
+});
+
+describe("namespaces", () => {
+  it("a deleted namespace loses everything in it, then disappears", async () => {
+    const ns = "doomed";
+    await createNamespace(ns);
+    await client.create("deployments", deploymentManifest(ns, "web", 2, "pinsetter/busybox:1"));
+    await until("rollout", () => rolledOut(ns, "web", 2));
+    await client.delete("namespaces", undefined, ns);
+    await until("namespace gone", async () => (await getOrNull("namespaces", undefined, ns)) === null, 45_000);
+    expect((await client.list("pods", { namespace: ns })).items).toHaveLength(0);
+  });
+});
+
+describe("startControllers", () => {
+  it("stops promptly", async () => {
+    const c = new KubeClient({ servers: [`http://${masters[0]!.host}:${masters[0]!.apiPort}`], token: TOKEN });
+    const running = startControllers({ client: c, logger: pino({ level: "silent" }) });
+    await sleep(500);
+    const t0 = Date.now();
+    await running.stop();
+    expect(Date.now() - t0).toBeLessThan(3000);
+    c.close();
+  });
+});
