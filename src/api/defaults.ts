@@ -29,8 +29,8 @@ function setDefault<T extends object, K extends keyof T>(obj: T, key: K, value: 
 }
 
 /** imagePullPolicy: Always for ":latest" or an untagged image, IfNotPresent otherwise. */
-export function defaultPullPolicy(image: string | undefined): "Always" | "IfNotPresent" {
-  if (image === undefined || image === "") return "IfNotPresent";
+export function defaultPullPolicy(image: unknown): "Always" | "IfNotPresent" {
+  if (typeof image !== "string" || image === "") return "IfNotPresent";
   // A digest pins the image: never "latest".
   if (image.includes("@")) return "IfNotPresent";
   const lastSlash = image.lastIndexOf("/");
@@ -76,7 +76,7 @@ function defaultContainer(c: Container): void {
       for (const [k, v] of Object.entries(r.limits)) if (requests[k] === undefined) requests[k] = v as string;
       r.requests = requests;
     }
-  } else {
+  } else if (c.resources === undefined || c.resources === null) {
     c.resources = {};
   }
   if (Array.isArray(c.env)) {
@@ -124,7 +124,8 @@ function defaultPod(obj: KubeObject): void {
   if (!isRecord(spec)) return;
   defaultPodSpec(spec as unknown as PodSpec);
   // A pod that does not run yet starts Pending with the BestEffort/Burstable class computed by the kubelet.
-  if (!isRecord(obj.status)) obj.status = {};
+  if (obj.status === undefined || obj.status === null) obj.status = {};
+  if (!isRecord(obj.status)) return;
   const status = obj.status as Record<string, unknown>;
   setDefault(status, "phase", "Pending");
 }
@@ -143,7 +144,7 @@ function defaultService(svc: Service): void {
       setDefault(p, "targetPort", p.port);
     }
   }
-  if (!isRecord(svc.status)) svc.status = { loadBalancer: {} };
+  if (svc.status === undefined || svc.status === null) svc.status = { loadBalancer: {} };
 }
 
 function defaultReplicated(obj: Deployment | ReplicaSet): void {
@@ -157,10 +158,12 @@ function defaultDeployment(d: Deployment): void {
   defaultReplicated(d);
   const s = d.spec;
   setDefault(s, "strategy", {});
+  if (!isRecord(s.strategy)) return;
   const strategy = s.strategy as NonNullable<typeof s.strategy>;
   setDefault(strategy, "type", "RollingUpdate");
   if (strategy.type === "RollingUpdate") {
     setDefault(strategy, "rollingUpdate", {});
+    if (!isRecord(strategy.rollingUpdate)) return;
     const ru = strategy.rollingUpdate as NonNullable<typeof strategy.rollingUpdate>;
     setDefault(ru, "maxUnavailable", "25%");
     setDefault(ru, "maxSurge", "25%");
@@ -172,7 +175,8 @@ function defaultDeployment(d: Deployment): void {
 function defaultHpa(h: HorizontalPodAutoscaler): void {
   if (!isRecord(h.spec)) return;
   setDefault(h.spec, "minReplicas", 1);
-  if (!Array.isArray(h.spec.metrics) || h.spec.metrics.length === 0) {
+  const metrics: unknown = h.spec.metrics;
+  if (metrics === undefined || metrics === null || (Array.isArray(metrics) && metrics.length === 0)) {
     h.spec.metrics = [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }];
   }
   // Kubernetes fills in the default scaling behaviour too.
@@ -197,18 +201,20 @@ function defaultNamespace(ns: Namespace): void {
   // spec.finalizers ["kubernetes"] is left out on purpose: in Kubernetes the
   // namespace controller removes it, and a finalizer nobody removes would keep
   // a deleted namespace Terminating for ever.
-  if (!isRecord(ns.status)) ns.status = {};
+  if (ns.status === undefined || ns.status === null) ns.status = {};
+  if (!isRecord(ns.status)) return;
   setDefault(ns.status as NonNullable<Namespace["status"]>, "phase", "Active");
   // The well-known name label Kubernetes sets on every namespace.
   const name = ns.metadata?.name;
-  if (typeof name === "string" && name !== "") {
+  const labels: unknown = ns.metadata.labels;
+  if (typeof name === "string" && name !== "" && (labels === undefined || labels === null || isRecord(labels))) {
     ns.metadata.labels = { ...(ns.metadata.labels ?? {}), "kubernetes.io/metadata.name": name };
   }
 }
 
 function defaultSecret(s: Secret): void {
   setDefault(s, "type", "Opaque");
-  if (isRecord(s.stringData)) {
+  if (isRecord(s.stringData) && (s.data === undefined || s.data === null || isRecord(s.data))) {
     // stringData is write-only: folded into data (base64), then dropped.
     s.data = isRecord(s.data) ? s.data : {};
     for (const [k, v] of Object.entries(s.stringData)) {
@@ -219,8 +225,9 @@ function defaultSecret(s: Secret): void {
 }
 
 function defaultNode(n: Node): void {
-  if (!isRecord(n.spec)) n.spec = {};
-  if (!isRecord(n.status)) n.status = {};
+  if (n.spec === undefined || n.spec === null) n.spec = {};
+  if (n.status === undefined || n.status === null) n.status = {};
+  if (!isRecord(n.status)) return;
   const st = n.status as NonNullable<Node["status"]>;
   // Allocatable defaults to capacity when the kubelet reports none.
   if (isRecord(st.capacity) && !isRecord(st.allocatable)) st.allocatable = { ...st.capacity };
@@ -229,7 +236,7 @@ function defaultNode(n: Node): void {
 /** Fills in Kubernetes' defaults for an object of `info`'s kind, in place. */
 export function applyDefaults(info: ResourceInfo, obj: KubeObject): void {
   if (!isRecord(obj)) return;
-  if (!isRecord(obj.metadata)) obj.metadata = {};
+  if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
   switch (info.kind) {
     case "Pod":
       defaultPod(obj);

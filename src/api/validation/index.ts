@@ -120,9 +120,14 @@ function validateKindUpdate(kind: string, obj: KubeObject, old: KubeObject): Fie
  * immutability rules). Expects defaults to have been applied. Wrong JSON types
  * are reported alone (the other rules need the types right).
  */
-export function validateObject(info: ResourceInfo, obj: KubeObject, old?: KubeObject): FieldError[] {
-  const types = typeErrors(info.kind, obj);
+export function validateObject(info: ResourceInfo, input: KubeObject, oldInput?: KubeObject): FieldError[] {
+  const types = typeErrors(info.kind, input);
   if (types.length > 0) return types;
+  // null is "unset" on the wire (Go decodes it to the zero value); the rules
+  // below read absent fields as undefined, so they see a copy without nulls.
+  const obj = withoutNulls(input) as KubeObject;
+  if (typeof obj.metadata !== "object" || obj.metadata === null) obj.metadata = {};
+  const old = oldInput === undefined ? undefined : (withoutNulls(oldInput) as KubeObject);
   const errs: FieldError[] = [];
   errs.push(...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: nameValidatorFor(info.kind) }));
   errs.push(...validateKind(info.kind, obj));
@@ -134,4 +139,12 @@ export function validateObject(info: ResourceInfo, obj: KubeObject, old?: KubeOb
     }
   }
   return errs;
+}
+
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (typeof v !== "object" || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) if (val !== null) out[k] = withoutNulls(val);
+  return out;
 }
