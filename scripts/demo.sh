@@ -16,7 +16,7 @@ scripts/docker-engine.sh
 scripts/demo-image.sh
 
 say "building"
-[ -d node_modules ] || npm install --no-audit --no-fund
+[ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent
 
 CONFIG="${PINSETTER_CONFIG:-cluster.config.json}"

@@ -2,13 +2,15 @@
 // suite itself is known to describe etcd (the same suite runs against Pinsetter
 // masters elsewhere), and checks EtcdClient's failover and error outcomes,
 // which the chaos tests and the linearizability checker rely on. CI installs
-// etcd; without it this file skips loudly rather than failing.
+// etcd; without it this file skips loudly rather than failing, except in CI
+// (CI=true), where a missing etcd fails the run (test/lib/ci.ts).
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EtcdClient, EtcdError, type WatchEvent } from "../../src/client/etcd-client.js";
 import { defineEtcdConformance } from "../lib/etcd-conformance.js";
+import { skipVerdict } from "../lib/ci.js";
 import { findEtcd, startEtcdCluster, type EtcdCluster } from "../lib/etcd-process.js";
 
 const found = findEtcd();
@@ -18,10 +20,17 @@ const NOBODY = "http://127.0.0.59:2379";
 const NOBODY_EITHER = "http://127.0.0.58:2379";
 
 if ("reason" in found) {
-  console.warn(`SKIPPING etcd conformance against real etcd: ${found.reason}`);
+  const verdict = skipVerdict("etcd conformance against real etcd", found.reason);
+  console.warn(verdict.message);
   describe("etcd v3 JSON gateway conformance: etcd 3.4", () => {
-    // Skipped with a loud reason (warned above); CI installs etcd, so it runs there.
-    it.skipIf("reason" in found)(`needs the etcd binary (${found.reason})`, () => undefined);
+    if (verdict.action === "fail") {
+      it(`needs the etcd binary (${found.reason})`, () => {
+        throw new Error(verdict.message);
+      });
+    } else {
+      // Skipped with a loud reason (warned above); CI installs etcd, so it runs there.
+      it.skip(`needs the etcd binary (${found.reason})`, () => undefined);
+    }
   });
 } else {
   let cluster: EtcdCluster | undefined;
