@@ -1,0 +1,235 @@
+// The kubelet in a real cluster: one master process (API server on its
+// apiPort) and a `pinsetter node` process on a real Docker engine. A pod
+// bound to the node runs, reports Running/Ready and its IP, serves on it;
+// the kubelet's HTTP endpoints answer; a restarted node adopts its container
+// (no duplicate); deleting the pod stops and removes its containers; a pod
+// deleted while its node was down is cleaned up when the node comes back.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Lease, Node, Pod } from "../../src/api/types.js";
+import { KubeClient } from "../../src/client/kube-client.js";
+import { LABELS } from "../../src/kubelet/runtime.js";
+import { dockerAvailable, ensureTestImage, removeNodeContainers, TEST_IMAGE, waitFor } from "./kubelet-helpers.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
+const hasDocker = (await dockerAvailable()) && existsSync(PINSETTER);
+
+const TOKEN = "kubelet-test-token";
+const MASTER = { name: "m1", host: "127.0.0.171", raftPort: 7461, clientPort: 2561, apiPort: 6661 };
+const NODE = { name: `kw${process.pid % 10000}`, host: "127.0.0.175", kubeletPort: 10361, runtime: "docker" };
+
+let dir = "";
+let configPath = "";
+let master: ChildProcess | null = null;
+let node: ChildProcess | null = null;
+let client: KubeClient;
+const docker = new Docker();
+
+function startNode(): ChildProcess {
+  const child = spawn(process.execPath, [PINSETTER, "--config", configPath, "node", "--name", NODE.name, "--log-file", join(dir, "node.log")], { stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr!.on("data", (d: Buffer) => process.stderr.write(`[node] ${d}`));
+  return child;
+}
+
+async function stop(child: ChildProcess | null, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function kubeletGet(path: string, token = TOKEN): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: NODE.host, port: NODE.kubeletPort, path, headers: token ? { Authorization: `Bearer ${token}` } : {}, agent: false }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false, timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
+async function podContainers(uid: string): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.podUid}=${uid}`] }) as unknown as Record<string, string[]> });
+}
+
+function webPod(name: string): Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels: { app: "web" } },
+    spec: {
+      nodeName: NODE.name,
+      terminationGracePeriodSeconds: 5,
+      containers: [
+        {
+          name: "web",
+          image: TEST_IMAGE,
+          command: ["sh", "-c"],
+          args: ['echo "pod $(POD_NAME) on $(NODE) ip $(POD_IP)"; echo "hello from $POD_NAME" > /tmp/index.html; exec httpd -f -p 80 -h /tmp'],
+          env: [
+            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+            { name: "NODE", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+          ],
+          ports: [{ containerPort: 80 }],
+          readinessProbe: { httpGet: { path: "/index.html", port: 80 }, periodSeconds: 1 },
+          livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 2 },
+        },
+      ],
+    },
+  };
+}
+
+describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
+  beforeAll(async () => {
+    ensureTestImage();
+    dir = mkdtempSync(join(tmpdir(), "pinsetter-kubelet-"));
+    configPath = join(dir, "cluster.config.json");
+    writeFileSync(
+      configPath,
+      JSON.stringify({ clusterName: "kubelet-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500 }, masters: [MASTER], nodes: [NODE] }),
+    );
+    master = spawn(process.execPath, [PINSETTER, "--config", configPath, "master", "--name", MASTER.name, "--log-file", join(dir, "m1.log")], { stdio: ["ignore", "ignore", "pipe"] });
+    master.stderr!.on("data", (d: Buffer) => process.stderr.write(`[m1] ${d}`));
+    client = new KubeClient({ servers: [`http://${MASTER.host}:${MASTER.apiPort}`], token: TOKEN, timeoutMs: 5000 });
+    await waitFor("the API server", async () => (await client.list("namespaces")).items.length > 0, 60_000, 300);
+    node = startNode();
+  }, 120_000);
+
+  afterAll(async () => {
+    await stop(node);
+    await stop(master);
+    client?.close();
+    await removeNodeContainers(NODE.name);
+    if (process.env.KEEP_KUBELET_TEST_DIR) process.stderr.write(`kept ${dir}\n`);
+    else if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers its Node (Ready, addresses, capacity, kubelet port) and renews its Lease", async () => {
+    const n = await waitFor("node Ready", async () => {
+      const got = await client.get<Node>("nodes", undefined, NODE.name);
+      return got.status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? got : null;
+    });
+    expect(n.status?.addresses).toEqual([
+      { type: "InternalIP", address: NODE.host },
+      { type: "Hostname", address: NODE.name },
+    ]);
+    expect(n.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(NODE.kubeletPort);
+    expect(n.status?.capacity).toMatchObject({ cpu: "2", memory: "4Gi", pods: "110" });
+    expect(n.metadata.labels?.["kubernetes.io/hostname"]).toBe(NODE.name);
+    expect(n.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^docker:\/\//);
+    expect(n.status?.conditions?.map((c) => c.type).sort()).toEqual(["DiskPressure", "MemoryPressure", "PIDPressure", "Ready"]);
+    const l1 = await waitFor("the node's Lease", () => client.get<Lease>("leases", "kube-node-lease", NODE.name));
+    await new Promise((r) => setTimeout(r, 2500));
+    const l2 = await client.get<Lease>("leases", "kube-node-lease", NODE.name);
+    expect(l2.spec?.holderIdentity).toBe(NODE.name);
+    expect(l2.spec?.renewTime).not.toBe(l1.spec?.renewTime);
+  }, 60_000);
+
+  it("runs a bound pod: Running, Ready, its IP serves; logs and endpoints answer; a restarted node adopts it; deletion removes it", async () => {
+    const created = await client.create<Pod>("pods", webPod("web-1"));
+    const uid = created.metadata.uid!;
+    const running = await waitFor(
+      "pod Running and Ready",
+      async () => {
+        const p = await client.get<Pod>("pods", "default", "web-1");
+        return p.status?.phase === "Running" && p.status.conditions?.find((c) => c.type === "Ready")?.status === "True" ? p : null;
+      },
+      60_000,
+    );
+    const ip = running.status!.podIP!;
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(running.status!.hostIP).toBe(NODE.host);
+    expect(running.status!.containerStatuses![0]).toMatchObject({ name: "web", ready: true, restartCount: 0, started: true });
+    expect(running.status!.containerStatuses![0]!.containerID).toMatch(/^docker:\/\//);
+    expect(await httpGet(`http://${ip}/index.html`)).toBe("hello from web-1\n");
+
+    // Kubelet endpoints.
+    expect((await kubeletGet("/healthz", "")).body).toBe("ok");
+    expect((await kubeletGet("/pods", "wrong")).status).toBe(401);
+    const pods = JSON.parse((await kubeletGet("/pods")).body) as { items: Pod[] };
+    expect(pods.items.map((p) => p.metadata.name)).toEqual(["web-1"]);
+    const logs = await kubeletGet(`/containerLogs/default/web-1/web`);
+    expect(logs.body).toBe(`pod web-1 on ${NODE.name} ip ${ip}\n`);
+    const summary = JSON.parse((await kubeletGet("/stats/summary")).body) as { node: { nodeName: string }; pods: { podRef: { name: string }; containers: { name: string; memory: { workingSetBytes: number } }[] }[] };
+    expect(summary.node.nodeName).toBe(NODE.name);
+    expect(summary.pods[0]!.podRef.name).toBe("web-1");
+    expect(summary.pods[0]!.containers[0]!.memory.workingSetBytes).toBeGreaterThan(0);
+    // Through the API server's pods/log.
+    let viaApi = "";
+    const h = client.logs("default", "web-1", { container: "web" }, (t) => (viaApi += t));
+    await h.done;
+    expect(viaApi).toContain("pod web-1 on");
+
+    // A restarted node adopts the running container: same container, no duplicate, no restart.
+    const before = (await podContainers(uid)).map((c) => c.Id).sort();
+    expect(before.length).toBe(2); // sandbox + web
+    await stop(node);
+    node = startNode();
+    await waitFor("kubelet back", async () => (await kubeletGet("/healthz", "")).body === "ok");
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await podContainers(uid)).map((c) => c.Id).sort()).toEqual(before);
+    const after = await client.get<Pod>("pods", "default", "web-1");
+    expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+
+    // Deleting the pod stops its containers, then the kubelet removes the object.
+    await client.delete("pods", "default", "web-1");
+    await waitFor("pod object gone", async () => {
+      try {
+        await client.get<Pod>("pods", "default", "web-1");
+        return false;
+      } catch (err) {
+        return (err as { code?: number }).code === 404;
+      }
+    }, 30_000);
+    await waitFor("containers removed", async () => (await podContainers(uid)).length === 0, 15_000);
+  }, 180_000);
+
+  it("a container killed through Docker is restarted (restartCount 1); a pod deleted while its node was down is cleaned up on return", async () => {
+    const created = await client.create<Pod>("pods", webPod("web-2"));
+    const uid = created.metadata.uid!;
+    await waitFor("web-2 Running", async () => (await client.get<Pod>("pods", "default", "web-2")).status?.phase === "Running", 60_000);
+    const app = (await podContainers(uid)).find((c) => c.Labels[LABELS.containerName] === "web")!;
+    await docker.getContainer(app.Id).kill();
+    const restarted = await waitFor(
+      "restartCount 1",
+      async () => {
+        const p = await client.get<Pod>("pods", "default", "web-2");
+        const s = p.status?.containerStatuses?.[0];
+        return s?.restartCount === 1 && s.state?.running ? s : null;
+      },
+      30_000,
+    );
+    expect(restarted.lastState?.terminated?.exitCode).toBe(137);
+
+    await stop(node, "SIGKILL");
+    // Force-delete (grace 0) while the node is away: the object goes at once.
+    await client.delete("pods", "default", "web-2", { gracePeriodSeconds: 0 });
+    expect((await podContainers(uid)).some((c) => c.State === "running")).toBe(true);
+    node = startNode();
+    await waitFor("stale containers removed", async () => (await podContainers(uid)).length === 0, 30_000);
+    const log = readFileSync(join(dir, "node.log"), "utf8");
+    expect(log).toContain("removing containers of a pod no longer bound here");
+  }, 180_000);
+});
