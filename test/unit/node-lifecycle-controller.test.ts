@@ -183,6 +183,8 @@ describe("node lifecycle controller", () => {
     expect(w.events).toContain("NodeNotReady w1");
     expect(w.api.get("pods", "default", "a")).toBeDefined(); // toleration (1 s) not over yet
 
+    await w.advance(500, ["w2", "w3"]);
+    expect(w.api.get("pods", "default", "a")).toBeDefined(); // the taint landed one period ago
     await w.advance(1000, ["w2", "w3"]);
     expect(w.api.get("pods", "default", "a")).toBeUndefined();
     expect(w.events).toContain("TaintManagerEviction a");

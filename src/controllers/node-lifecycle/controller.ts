@@ -249,8 +249,11 @@ export class NodeLifecycleController {
         this.track(this.writeNode(v.node, { markUnknown: markUnknown || markUnknownNoCondition, restoreReady: v.renewedSinceUnknown, taints: newTaints }, now));
         if (markUnknown || markUnknownNoCondition) this.track(this.markPodsNotReady(podsOn(v.name)));
       }
-      // NoExecute: keep when each taint was first seen; evict pods whose toleration ran out.
-      const noExec = (newTaints ?? v.node.spec?.taints ?? []).filter((t) => t.effect === "NoExecute");
+      // NoExecute: only taints that landed on the node count (a failed write evicts nothing), and
+      // not those on their way out. Keep when each was first seen; evict pods whose toleration ran out.
+      const noExec = (v.node.spec?.taints ?? []).filter(
+        (t) => t.effect === "NoExecute" && (newTaints === null || newTaints.some((n) => n.key === t.key && n.effect === t.effect)),
+      );
       for (const key of [...v.st.taintSeen.keys()]) if (!noExec.some((t) => t.key === key)) v.st.taintSeen.delete(key);
       for (const t of noExec) if (!v.st.taintSeen.has(t.key)) v.st.taintSeen.set(t.key, now);
       if (!evict || noExec.length === 0) continue;
