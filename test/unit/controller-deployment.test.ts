@@ -178,6 +178,21 @@ describe("deployment status and conditions", () => {
     expect(progressed.recheckAfterMs).toBeGreaterThan(600_000);
   });
 
+  it("a new rollout long after the last one completed starts a fresh deadline", () => {
+    const longAgo = new Date(NOW - 3600_000).toISOString();
+    const d = deployment({ progressDeadlineSeconds: 600 }, {
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      conditions: [{ type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", lastUpdateTime: longAgo, lastTransitionTime: longAgo }],
+    });
+    const rsNew = replicaSet("web-new", 1, 0, 0);
+    const all = [rsNew, replicaSet("web-old", 3, 3, 3)];
+    const c = progressingCondition(d, calculateStatus(d, rsNew, all, NOW), rsNew, NOW).status.conditions!.find((x) => x.type === "Progressing")!;
+    expect(c).toMatchObject({ status: "True", reason: "ReplicaSetUpdated", lastUpdateTime: new Date(NOW).toISOString() });
+  });
+
   it("paused: Progressing Unknown DeploymentPaused, then DeploymentResumed", () => {
     const d = deployment({ paused: true });
     const s = progressingCondition(d, calculateStatus(d, null, [], NOW), null, NOW).status;

@@ -105,7 +105,8 @@ export function progressingCondition(
     next = { type: "Progressing", status: "Unknown", reason: "DeploymentResumed", message: "Deployment is resumed", lastUpdateTime: ts, lastTransitionTime: ts };
   } else if (isComplete(d, s)) {
     next = { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: `ReplicaSet "${rsName}" has successfully progressed.`, lastUpdateTime: ts, lastTransitionTime: ts };
-  } else if (isProgressing(d, s) || !current) {
+  } else if (isProgressing(d, s) || !current || current.reason === "NewReplicaSetAvailable") {
+    // Progress, or a new rollout (or scale) starting after a complete one: the deadline counts from now.
     next = { type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: ts, lastTransitionTime: ts };
     recheckAfterMs = deadline * 1000 + 100;
   } else if (current.status !== "False" || current.reason !== "ProgressDeadlineExceeded") {

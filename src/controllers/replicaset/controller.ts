@@ -34,7 +34,8 @@ export class ReplicaSetController {
   private readonly rsInformer: Informer<ReplicaSet>;
   private readonly podInformer: Informer<Pod>;
   private readonly rsByNs: Index<ReplicaSet>;
-  private readonly podsByNs: Index<Pod>;
+  private readonly podsByOwner: Index<Pod>;
+  private readonly orphansByNs: Index<Pod>;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -44,7 +45,12 @@ export class ReplicaSetController {
     this.rsInformer = opts.informers.get<ReplicaSet>("replicasets");
     this.podInformer = opts.informers.get<Pod>("pods");
     this.rsByNs = new Index(this.rsInformer, byNamespace);
-    this.podsByNs = new Index(this.podInformer, byNamespace);
+    // A ReplicaSet looks only at its own pods and its namespace's orphans, never every pod.
+    this.podsByOwner = new Index(this.podInformer, (p) => {
+      const ref = controllerRefOf(p);
+      return ref ? [ref.uid] : [];
+    });
+    this.orphansByNs = new Index(this.podInformer, (p) => (controllerRefOf(p) ? [] : [p.metadata.namespace ?? ""]));
     this.controller = new Controller({
       name: "replicaset",
       logger: opts.logger,
@@ -141,7 +147,8 @@ export class ReplicaSetController {
     }
     const rs = cached;
     const needsSync = this.expectations.satisfied(key);
-    const claim = claimPods(rs, this.podsByNs.get(rs.metadata.namespace ?? ""));
+    const candidates = [...this.podsByOwner.get(rs.metadata.uid ?? ""), ...this.orphansByNs.get(rs.metadata.namespace ?? "")];
+    const claim = claimPods(rs, candidates);
     const owned = [...claim.owned];
     for (const pod of claim.adopt) {
       if (await this.adopt(rs, pod)) owned.push(pod);
