@@ -206,6 +206,77 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     await waitFor("containers removed", async () => (await podContainers(uid)).length === 0, 15_000);
   }, 180_000);
 
+  it("init containers, emptyDir/configMap/secret volumes and env; liveness restarts; CrashLoopBackOff; ErrImagePull", async () => {
+    await client.create("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "site", namespace: "default" }, data: { "greeting.txt": "hi from a configmap", MODE: "fast" } });
+    await client.create("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: "default" }, data: { password: Buffer.from("s3cret").toString("base64") } });
+    const pod: Pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "full", namespace: "default" },
+      spec: {
+        nodeName: NODE.name,
+        terminationGracePeriodSeconds: 2,
+        volumes: [{ name: "shared", emptyDir: {} }, { name: "site", configMap: { name: "site" } }, { name: "creds", secret: { secretName: "creds" } }],
+        initContainers: [{ name: "prepare", image: TEST_IMAGE, command: ["sh", "-c", "echo prepared > /shared/init.txt"], volumeMounts: [{ name: "shared", mountPath: "/shared" }] }],
+        containers: [
+          {
+            name: "main",
+            image: TEST_IMAGE,
+            command: ["sh", "-c", 'cat /shared/init.txt /site/greeting.txt; cat /creds/password; echo; echo "mode=$MODE pw=$PW"; exec sleep 3600'],
+            env: [{ name: "PW", valueFrom: { secretKeyRef: { name: "creds", key: "password" } } }],
+            envFrom: [{ configMapRef: { name: "site" } }],
+            volumeMounts: [{ name: "shared", mountPath: "/shared" }, { name: "site", mountPath: "/site" }, { name: "creds", mountPath: "/creds" }],
+          },
+          {
+            // Alive while /tmp/alive exists; the test removes it to fail the probe.
+            name: "probed",
+            image: TEST_IMAGE,
+            command: ["sh", "-c", "touch /tmp/alive; exec sleep 3600"],
+            livenessProbe: { exec: { command: ["test", "-f", "/tmp/alive"] }, periodSeconds: 1, failureThreshold: 2 },
+          },
+          { name: "crasher", image: TEST_IMAGE, command: ["sh", "-c", "echo bye; exit 2"] },
+          { name: "noimage", image: "pinsetter/not-here:1" },
+        ],
+      },
+    };
+    const created = await client.create<Pod>("pods", pod);
+    const uid = created.metadata.uid!;
+    const statusOf = async (name: string) => (await client.get<Pod>("pods", "default", "full")).status?.containerStatuses?.find((c) => c.name === name);
+
+    await waitFor("main running", async () => (await statusOf("main"))?.state?.running, 60_000);
+    const p = await client.get<Pod>("pods", "default", "full");
+    expect(p.status?.initContainerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+    expect(p.status?.conditions?.find((c) => c.type === "Initialized")?.status).toBe("True");
+    const mainLog = await waitFor("main's output", async () => {
+      const r = await kubeletGet("/containerLogs/default/full/main");
+      return r.body.includes("mode=") ? r.body : null;
+    });
+    expect(mainLog).toBe("prepared\nhi from a configmaps3cret\nmode=fast pw=s3cret\n");
+
+    await waitFor("noimage ErrImagePull or ImagePullBackOff", async () => ["ErrImagePull", "ImagePullBackOff"].includes((await statusOf("noimage"))?.state?.waiting?.reason ?? ""), 30_000);
+    await waitFor("crasher in CrashLoopBackOff", async () => (await statusOf("crasher"))?.state?.waiting?.reason === "CrashLoopBackOff", 60_000);
+    const crasher = (await statusOf("crasher"))!;
+    expect(crasher.lastState?.terminated?.exitCode).toBe(2);
+    expect(crasher.restartCount).toBeGreaterThanOrEqual(1);
+    const full = await client.get<Pod>("pods", "default", "full");
+    // A container that never started (no image) keeps the pod Pending, as in Kubernetes.
+    expect(full.status?.phase).toBe("Pending");
+    expect(full.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
+
+    // Liveness: remove the file, the container is restarted.
+    const probed = (await podContainers(uid)).find((c) => c.Labels[LABELS.containerName] === "probed" && c.State === "running")!;
+    const ex = await docker.getContainer(probed.Id).exec({ Cmd: ["rm", "/tmp/alive"] });
+    await ex.start({});
+    const after = await waitFor("probed restarted", async () => {
+      const s = await statusOf("probed");
+      return s && s.restartCount >= 1 && s.state?.running ? s : null;
+    }, 60_000);
+    expect(after.lastState?.terminated).toBeDefined();
+
+    await client.delete("pods", "default", "full");
+    await waitFor("full's containers removed", async () => (await podContainers(uid)).length === 0, 30_000);
+  }, 180_000);
+
   it("a container killed through Docker is restarted (restartCount 1); a pod deleted while its node was down is cleaned up on return", async () => {
     const created = await client.create<Pod>("pods", webPod("web-2"));
     const uid = created.metadata.uid!;
