@@ -14,6 +14,7 @@ import type {
   ConfChange,
   ConfState,
   Entry,
+  HardState,
   Message,
   MsgPropRefused,
   NodeId,
@@ -206,6 +207,8 @@ export class RaftNode {
   /** The term in which this member leads and has applied an entry of its own term (null: not ready). */
   private readyTerm: number | null = null;
   private fatal: Error | null = null;
+  /** The hard state last saved (term and vote decide whether a leader may send before its disk write). */
+  private durableHard: HardState = { term: 0, vote: null, commit: 0 };
   private idle: Promise<void> = Promise.resolve();
 
   private constructor(opts: RaftNodeOptions) {
@@ -235,6 +238,7 @@ export class RaftNode {
       this.log.info({ members: entries.length }, "bootstrapped a new cluster");
       stored = await this.opts.storage.load();
     }
+    this.durableHard = stored.hardState;
     const { snapshot } = stored;
     if (snapshot) {
       this.opts.stateMachine.restore(snapshot.data, snapshot.metadata);
@@ -540,13 +544,23 @@ export class RaftNode {
     //    commit only once advance() sees them persisted. So a leader sends
     //    first and writes its disk while the followers write theirs (etcd
     //    does the same), taking one fsync off the commit path.
+    //    Only when this Ready changes neither term nor vote, though: a leader
+    //    that just won (a lone voter beside a learner wins, appends its no-op
+    //    and sends it in one Ready) would otherwise send entries of a term
+    //    that is not durable yet; after a crash it could win that same term
+    //    again and send a different entry at the same index and term. So a
+    //    term or vote change is persisted before anything leaves.
     const role = rd.softState?.role ?? this.soft.role;
     const mustPersist = rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null;
-    if (role === "leader") this.send(rd.messages);
+    const termOrVoteChanges =
+      rd.hardState !== null && (rd.hardState.term !== this.durableHard.term || rd.hardState.vote !== this.durableHard.vote);
+    const sendEarly = role === "leader" && !termOrVoteChanges && rd.snapshot === null;
+    if (sendEarly) this.send(rd.messages);
     if (mustPersist) {
       await this.opts.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+      if (rd.hardState) this.durableHard = rd.hardState;
     }
-    if (role !== "leader") this.send(rd.messages);
+    if (!sendEarly) this.send(rd.messages);
     // 3. Apply.
     if (rd.snapshot) this.applySnapshot(rd.snapshot);
     for (const e of rd.committedEntries) this.applyEntry(e);

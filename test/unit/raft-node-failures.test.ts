@@ -165,3 +165,63 @@ describe("RaftNode refuses a voter whose data was wiped", () => {
     await expect(leader.propose(enc("still-writable"))).resolves.toBe("still-writable");
   });
 });
+
+describe("RaftNode sends before its disk write only when term and vote are already durable", () => {
+  it("a lone voter that wins beside a learner persists its new term before its first append leaves", async () => {
+    const net = new MemoryNetwork();
+    const violations: string[] = [];
+    /** Storage that knows the term it has durably saved. */
+    class WatchedStorage extends MemoryLogStorage {
+      durableTerm = 0;
+      override async save(...args: Parameters<MemoryLogStorage["save"]>): Promise<void> {
+        await super.save(...args);
+        if (args[0].hardState) this.durableTerm = args[0].hardState.term;
+      }
+    }
+    const start = async (storage: WatchedStorage, id: string, bootstrap: boolean): Promise<RaftNode> => {
+      const transport = net.transport(id, ["n1", "n2"].filter((p) => p !== id));
+      const send = transport.send.bind(transport);
+      transport.send = (messages) => {
+        for (const m of messages) {
+          if (m.type === "app" && m.entries.length > 0 && m.term > storage.durableTerm) {
+            violations.push(`${id} sent entries of term ${m.term} with term ${storage.durableTerm} on disk`);
+          }
+        }
+        send(messages);
+      };
+      const node = await RaftNode.start({
+        id,
+        bootstrap: bootstrap ? [{ id }] : null,
+        storage,
+        transport,
+        stateMachine: new ListMachine(),
+        logger: silent,
+        tickMs: 5,
+        electionTicks: 10,
+        heartbeatTicks: 2,
+        snapshotEvery: 10_000,
+        requestTimeoutMs: 3000,
+      });
+      nodes.push(node);
+      return node;
+    };
+    const s1 = new WatchedStorage();
+    let n1 = await start(s1, "n1", true);
+    await waitFor("n1 leads", () => n1.isLeader() && n1.leaderReadyTerm() !== null);
+    const n2 = await start(new WatchedStorage(), "n2", false);
+    await n1.proposeConfChange({ type: "addLearner", node: "n2" });
+    await n1.propose(enc("a"));
+    await waitFor("the learner caught up", () => n2.applied >= n1.applied);
+    const term = n1.status().term;
+    // n1 restarts from its disk and, alone among the voters, wins the next term at once.
+    await n1.stop();
+    nodes = nodes.filter((n) => n !== n1);
+    const s1again = Object.assign(s1.crashCopy(), { durableTerm: term }) as unknown as WatchedStorage;
+    Object.setPrototypeOf(s1again, WatchedStorage.prototype);
+    n1 = await start(s1again, "n1", false);
+    await waitFor("n1 leads again", () => n1.isLeader() && n1.status().term > term);
+    await n1.propose(enc("b"));
+    await waitFor("the learner has b", () => n2.applied >= n1.applied);
+    expect(violations).toEqual([]);
+  });
+});
