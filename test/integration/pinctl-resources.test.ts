@@ -57,7 +57,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-const manifest = (replicas: number, image: string, extraLabel: boolean) => `
+const manifest = (replicas: number, image: string, extraLabel: boolean, sidecar = false) => `
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -79,7 +79,7 @@ ${extraLabel ? "    tier: frontend\n" : ""}spec:
         image: ${image}
         ports:
         - containerPort: 8080
----
+${sidecar ? "      - name: sidecar\n        image: pinsetter/busybox:1\n" : ""}---
 apiVersion: v1
 kind: Service
 metadata:
@@ -144,7 +144,7 @@ afterAll(async () => {
 
 describe("pinctl apply", () => {
   it("creates from a multi-document file, is unchanged on a second run, and patches an edit keeping fields others set", async () => {
-    const path = file("app.yaml", manifest(2, "pinsetter/busybox:1", true));
+    const path = file("app.yaml", manifest(2, "pinsetter/busybox:1", true, true));
     const first = pinctl("apply", "-f", path);
     expect(first).toMatchObject({ code: 0, stderr: "" });
     expect(first.stdout).toBe("deployment.apps/web created\nservice/web created\nconfigmap/settings created\n");
@@ -154,7 +154,7 @@ describe("pinctl apply", () => {
     // Someone else sets a field the file never mentions.
     await client.patch("deployments", "default", "web", { metadata: { annotations: { "team/owner": "ops" } }, spec: { minReadySeconds: 3 } }, "merge");
 
-    // The edit: 3 replicas, a new image, and the tier label dropped from the file.
+    // The edit: 3 replicas, a new image, the tier label and the sidecar container dropped from the file.
     writeFileSync(path, manifest(3, "pinsetter/busybox:2", false));
     const second = pinctl("apply", "-f", path);
     expect(second).toMatchObject({ code: 0, stderr: "" });
@@ -162,7 +162,7 @@ describe("pinctl apply", () => {
 
     const d = await client.get<Deployment>("deployments", "default", "web");
     expect(d.spec.replicas).toBe(3);
-    expect(d.spec.template.spec?.containers[0]?.image).toBe("pinsetter/busybox:2");
+    expect(d.spec.template.spec?.containers.map((c) => `${c.name}=${c.image}`)).toEqual(["web=pinsetter/busybox:2"]);
     expect(d.metadata.labels).toEqual({ app: "web" });
     expect(d.metadata.annotations?.["team/owner"]).toBe("ops");
     expect(d.spec.minReadySeconds).toBe(3);
@@ -295,10 +295,24 @@ describe("pinctl describe, scale, autoscale, delete", () => {
   });
 
   it("prints a kubeconfig that names the first master's API and the token", () => {
-    const kc = parseYaml(pinctl("config", "kubeconfig").stdout) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[]; "current-context": string };
-    expect(kc.clusters[0]!.cluster.server).toBe(`http://${masters[0]!.host}:${masters[0]!.apiPort}`);
+    const text = pinctl("config", "kubeconfig").stdout;
+    const kc = parseYaml(text) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[]; "current-context": string };
+    // kubectl sends a token only over TLS: the kubeconfig names the https form of the API.
+    expect(kc.clusters[0]!.cluster.server).toMatch(new RegExp(`^https?://${masters[0]!.host}:${masters[0]!.apiPort}$`));
     expect(kc.users[0]!.user.token).toBe(TOKEN);
     expect(kc["current-context"]).toBe("pinctl-test");
+  });
+
+  it.skipIf(spawnSync("kubectl", ["version", "--client"]).status !== 0)("lets a stock kubectl in with that kubeconfig, and kubectl apply agrees with pinctl's last-applied record", () => {
+    const kubeconfig = file("kubeconfig", pinctl("config", "kubeconfig").stdout);
+    const kubectl = (...args: string[]) => spawnSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", timeout: 30_000 });
+    const got = kubectl("get", "deployments", "-o", "name");
+    expect(got.stderr).toBe("");
+    expect(got.stdout).toBe("deployment.apps/web\n");
+    // After pinctl apply (which puts the scaled replicas back), kubectl finds nothing to change.
+    expect(pinctl("apply", "-f", join(dir, "app.yaml")).stdout).toBe("deployment.apps/web configured\nservice/web unchanged\nconfigmap/settings unchanged\n");
+    const applied = kubectl("apply", "-f", join(dir, "app.yaml"));
+    expect(applied.stdout).toBe("deployment.apps/web unchanged\nservice/web unchanged\nconfigmap/settings unchanged\n");
   });
 
   it("deletes by name, by label and from a file", async () => {

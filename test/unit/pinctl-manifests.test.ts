@@ -63,5 +63,7 @@ describe("autoscale and kubeconfig", () => {
     expect(kc["current-context"]).toBe("demo");
     expect(kc.clusters).toEqual([{ name: "demo", cluster: { server: "http://127.0.0.11:6443" } }]);
     expect(kc.users).toEqual([{ name: "demo-admin", user: { token: "t" } }]);
+    const pinned = buildKubeconfig({ clusterName: "demo", server: "https://127.0.0.11:6443", namespace: "default", caPem: "PEM" });
+    expect(pinned.clusters).toEqual([{ name: "demo", cluster: { server: "https://127.0.0.11:6443", "certificate-authority-data": Buffer.from("PEM").toString("base64") } }]);
   });
 });
