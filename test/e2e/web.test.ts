@@ -10,7 +10,7 @@ import type { Deployment, Endpoints, Pod } from "../../src/api/types.js";
 import { E2ECluster, REPO_ROOT } from "./harness/cluster.js";
 import { appContainers, docker, dockerAnswers, imagePresent } from "./harness/docker.js";
 import { get, Load, podOf } from "./harness/http.js";
-import { eventually, sleep } from "./harness/wait.js";
+import { eventually, notYet, sleep } from "./harness/wait.js";
 
 const NODE_PORT = 30080;
 const NS = "default";
@@ -20,6 +20,15 @@ let failed = false;
 
 function isReady(p: Pod): boolean {
   return p.status?.phase === "Running" && !!p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") && !p.metadata.deletionTimestamp;
+}
+
+/** "web-abc12 w1 Running ready=False restarts=0 waiting=ErrImagePull" for failure messages. */
+function describePod(p: Pod): string {
+  const cs = p.status?.containerStatuses?.[0];
+  const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "-";
+  const waiting = cs?.state?.waiting?.reason ? ` waiting=${cs.state.waiting.reason}` : "";
+  const gone = p.metadata.deletionTimestamp ? " terminating" : "";
+  return `${p.metadata.name} ${p.spec.nodeName ?? "unscheduled"} ${p.status?.phase ?? "-"} ready=${ready} restarts=${cs?.restartCount ?? "-"}${waiting}${gone}`;
 }
 
 async function webPods(): Promise<Pod[]> {
@@ -32,7 +41,7 @@ async function readyWebPods(n: number, extra: (p: Pod) => boolean = () => true):
     async () => {
       const pods = (await webPods()).filter((p) => !p.metadata.deletionTimestamp);
       const ready = pods.filter((p) => isReady(p) && extra(p));
-      return ready.length === n && pods.length === n ? ready : (false as const);
+      return ready.length === n && pods.length === n ? ready : notYet(pods.map(describePod));
     },
     90_000,
     500,

@@ -1,14 +1,24 @@
 // Polling with a deadline and a message that says what never happened, plus
 // the last thing seen, so a failing e2e scenario explains itself.
 
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs: number, intervalMs = 250): Promise<T> {
+/** A probe's "not yet", with what it saw (shown if the wait times out). */
+export class NotYet {
+  constructor(readonly seen: unknown) {}
+}
+
+export function notYet(seen: unknown): NotYet {
+  return new NotYet(seen);
+}
+
+export async function eventually<T>(what: string, probe: () => Promise<T | NotYet | undefined | null | false>, timeoutMs: number, intervalMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = undefined;
   for (;;) {
     try {
       const v = await probe();
-      if (v !== undefined && v !== null && v !== false) return v;
-      last = v;
+      if (v instanceof NotYet) last = v.seen;
+      else if (v !== undefined && v !== null && v !== false) return v;
+      else last = v;
     } catch (err) {
       last = err instanceof Error ? err.message : err;
     }
