@@ -42,7 +42,7 @@ const YAML_OPTIONS = {
   customTags: yamlTags,
   merge: true,
   uniqueKeys: false,
-  prettyErrors: false,
+  prettyErrors: true,
 };
 
 // ------------------------------------------------------------ JSON errors

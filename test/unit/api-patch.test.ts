@@ -46,7 +46,7 @@ describe("applyJsonPatch (RFC 6902)", () => {
     [[{ op: "copy", from: "/nested/x", path: "/copy" }], { copy: { y: 1 } }],
     [[{ op: "move", from: "/list/0", path: "/list/2" }], { list: [2, 3, 1] }],
     [[{ op: "test", path: "/nested", value: { x: { y: 1 } } }, { op: "add", path: "/ok", value: true }], { ok: true }],
-  ])("%j", (ops, changes) => {
+  ] as [Record<string, unknown>[], Record<string, unknown>][])("%j", (ops, changes) => {
     const got = applyJsonPatch<Record<string, unknown>>(doc, ops);
     const want = structuredClone(doc) as Record<string, unknown>;
     for (const [k, v] of Object.entries(changes)) want[k] = v;
