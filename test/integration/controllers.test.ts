@@ -147,6 +147,18 @@ async function rolledOut(ns: string, name: string, replicas: number): Promise<De
   return done ? d : null;
 }
 
+/** Controllers in this process, as a leader master would run them. */
+function startInProcess(): { stop(): Promise<void> } {
+  const ctrlClient = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  const running = startControllers({ client: ctrlClient, logger: pino({ level: process.env.CONTROLLERS_TEST_LOG ?? "silent" }) });
+  return {
+    async stop() {
+      await running.stop();
+      ctrlClient.close();
+    },
+  };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pinsetter-controllers-"));
   const config = join(dir, "cluster.config.json");
@@ -170,16 +182,7 @@ beforeAll(async () => {
   await createNamespace("probe");
   await client.create<Service>("services", { apiVersion: "v1", kind: "Service", metadata: { name: "probe", namespace: "probe" }, spec: { selector: { app: "probe" }, ports: [{ port: 80 }] } });
   const wired = await until("endpoints from the masters' controllers", () => getOrNull<Endpoints>("endpoints", "probe", "probe"), 5000).catch(() => null);
-  if (!wired) {
-    const ctrlClient = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
-    const running = startControllers({ client: ctrlClient, logger: pino({ level: process.env.CONTROLLERS_TEST_LOG ?? "silent" }) });
-    inProcess = {
-      async stop() {
-        await running.stop();
-        ctrlClient.close();
-      },
-    };
-  }
+  if (!wired) inProcess = startInProcess();
   kubelet = new FakeKubelet(() => 100 + Math.floor(Math.random() * 300));
 }, 90_000);
 
@@ -359,6 +362,34 @@ describe("deployments", () => {
     expect(seenMixed.value).toBe(false);
     // revisionHistoryLimit 1: the current ReplicaSet and one old one.
     await until("old ReplicaSets cleaned up", async () => (await replicaSetsOf(ns)).length === 2);
+  });
+});
+
+describe("a new set of controllers takes over (as after a leader change)", () => {
+  it("mid-creation of 60 pods and mid-rollout, ending with exactly the desired pods and one complete rollout", async (ctx) => {
+    if (!inProcess) ctx.skip(); // the masters run the controllers: leader failover is tested with the masters
+    const ns = "handover";
+    await createNamespace(ns);
+    await client.create("deployments", deploymentManifest(ns, "web", 60, "pinsetter/busybox:1", { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "20%", maxUnavailable: 0 } } }));
+    await until("some pods created", async () => (await podsOf(ns, "web")).length >= 5);
+    await inProcess!.stop();
+    inProcess = startInProcess();
+    await until("first rollout", () => rolledOut(ns, "web", 60), 90_000);
+    expect(await podsOf(ns, "web")).toHaveLength(60);
+
+    await client.patch("deployments", ns, "web", { spec: { template: { spec: { containers: [{ name: "web", image: "pinsetter/busybox:2" }] } } } }, "strategic");
+    await until("rollout under way", async () => (await replicaSetsOf(ns)).some((r) => r.spec.template.spec.containers[0]!.image === "pinsetter/busybox:2" && (r.status?.availableReplicas ?? 0) > 0));
+    await inProcess!.stop();
+    inProcess = startInProcess();
+    await until("second rollout", async () => {
+      const d = await rolledOut(ns, "web", 60);
+      return d && d.spec.template.spec.containers[0]!.image === "pinsetter/busybox:2" ? d : null;
+    }, 120_000);
+    const pods = await podsOf(ns, "web");
+    expect(pods).toHaveLength(60);
+    expect(new Set(pods.map((p) => p.metadata.name)).size).toBe(60);
+    expect(pods.every((p) => p.spec.containers[0]!.image === "pinsetter/busybox:2")).toBe(true);
+    expect((await replicaSetsOf(ns)).filter((r) => (r.spec.replicas ?? 0) > 0)).toHaveLength(1);
   });
 });
 
