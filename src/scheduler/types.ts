@@ -71,6 +71,8 @@ export interface PodInfo {
   /** Requests with kube-scheduler's non-zero defaults (100m cpu, 200Mi memory) for scoring. */
   nonZero: Resources;
   hostPorts: HostPort[];
+  /** uid of the controller owner (ReplicaSet, ...), for spreading the pods of one owner. */
+  ownerUid?: string;
 }
 
 export function podKey(pod: Pod): string {
@@ -85,7 +87,8 @@ export function newPodInfo(pod: Pod): PodInfo {
       if (p.hostPort && p.hostPort > 0) hostPorts.push({ ip: p.hostIP || "0.0.0.0", protocol: p.protocol ?? "TCP", port: p.hostPort });
     }
   }
-  return { pod, key: podKey(pod), requests, nonZero, hostPorts };
+  const ownerUid = pod.metadata.ownerReferences?.find((o) => o.controller)?.uid;
+  return { pod, key: podKey(pod), requests, nonZero, hostPorts, ...(ownerUid ? { ownerUid } : {}) };
 }
 
 /** A node and what is placed on it (bound or assumed). */
@@ -96,6 +99,8 @@ export class NodeInfo {
   readonly nonZeroRequested: Resources = { milliCPU: 0, memory: 0, pods: 0 };
   /** Pods on this node that carry (anti-)affinity terms: InterPodAffinity looks only at these. */
   readonly podsWithAffinity = new Set<string>();
+  /** Pods not being deleted, per controller owner uid: spreading counts these without a scan. */
+  readonly ownerCounts = new Map<string, number>();
   allocatable: Resources;
   /** Bumped on every change; lets a placer cache per-node results. */
   generation = 0;
@@ -120,6 +125,7 @@ export class NodeInfo {
     addTo(this.requested, pi.requests, 1);
     addTo(this.nonZeroRequested, pi.nonZero, 1);
     if (hasAffinityTerms(pi.pod)) this.podsWithAffinity.add(pi.key);
+    this.countOwner(pi, 1);
     this.generation++;
   }
 
@@ -130,8 +136,16 @@ export class NodeInfo {
     addTo(this.requested, pi.requests, -1);
     addTo(this.nonZeroRequested, pi.nonZero, -1);
     this.podsWithAffinity.delete(key);
+    this.countOwner(pi, -1);
     this.generation++;
     return true;
+  }
+
+  private countOwner(pi: PodInfo, by: 1 | -1): void {
+    if (!pi.ownerUid || pi.pod.metadata.deletionTimestamp) return;
+    const n = (this.ownerCounts.get(pi.ownerUid) ?? 0) + by;
+    if (n === 0) this.ownerCounts.delete(pi.ownerUid);
+    else this.ownerCounts.set(pi.ownerUid, n);
   }
 
   /** A copy that a batch placer may add pods to without touching the cache. */

@@ -1,0 +1,301 @@
+// A min-cost flow solver for the batch placer (issue 12): successive shortest
+// paths with node potentials (Dijkstra on reduced costs, binary heap), with
+// an incremental mode. After supplies, capacities or costs change, solve()
+// starts from the previous flow and potentials: it restores the capacity
+// bounds, saturates every residual arc whose reduced cost went negative
+// (turning the damage into excesses and deficits), and augments only what
+// is left, as Firmament's incremental solver does, instead of starting over.
+//
+// Integer capacities and costs; supplies must balance (sum of supply = 0),
+// or solve() reports the flow it could not route. Pure: no I/O.
+
+export type NodeId = number;
+export type ArcId = number;
+
+interface Arc {
+  from: NodeId;
+  to: NodeId;
+  cap: number;
+  cost: number;
+  flow: number;
+}
+
+export interface SolveResult {
+  /** total cost of the flow */
+  cost: number;
+  /** supply that could not be routed to any demand (0 when feasible) */
+  unrouted: number;
+  /** augmenting paths found in this solve (a measure of the work done) */
+  augmentations: number;
+}
+
+/** Thrown when a change would make the problem ill-posed (negative capacity, unbalanced...). */
+export class FlowError extends Error {
+  override name = "FlowError";
+}
+
+export class MinCostFlow {
+  private readonly arcs: Arc[] = [];
+  /** arc ids leaving each node (the reverse residual direction is found through `incoming`) */
+  private readonly outgoing: ArcId[][] = [];
+  private readonly incoming: ArcId[][] = [];
+  private supply: number[] = [];
+  private potential: number[] = [];
+  private excess: number[] = [];
+
+  get nodeCount(): number {
+    return this.outgoing.length;
+  }
+
+  get arcCount(): number {
+    return this.arcs.length;
+  }
+
+  addNode(supply = 0): NodeId {
+    const id = this.outgoing.length;
+    this.outgoing.push([]);
+    this.incoming.push([]);
+    this.supply.push(supply);
+    this.potential.push(0);
+    this.excess.push(supply);
+    return id;
+  }
+
+  /** Sets a node's supply (> 0) or demand (< 0). */
+  setSupply(v: NodeId, supply: number): void {
+    this.checkNode(v);
+    this.excess[v]! += supply - this.supply[v]!;
+    this.supply[v] = supply;
+  }
+
+  addArc(from: NodeId, to: NodeId, cap: number, cost: number): ArcId {
+    this.checkNode(from);
+    this.checkNode(to);
+    if (!Number.isInteger(cap) || cap < 0) throw new FlowError(`capacity must be a non-negative integer, got ${cap}`);
+    if (!Number.isInteger(cost)) throw new FlowError(`cost must be an integer, got ${cost}`);
+    const id = this.arcs.length;
+    this.arcs.push({ from, to, cap, cost, flow: 0 });
+    this.outgoing[from]!.push(id);
+    this.incoming[to]!.push(id);
+    return id;
+  }
+
+  setCapacity(a: ArcId, cap: number): void {
+    if (!Number.isInteger(cap) || cap < 0) throw new FlowError(`capacity must be a non-negative integer, got ${cap}`);
+    this.arc(a).cap = cap;
+  }
+
+  setCost(a: ArcId, cost: number): void {
+    if (!Number.isInteger(cost)) throw new FlowError(`cost must be an integer, got ${cost}`);
+    this.arc(a).cost = cost;
+  }
+
+  flow(a: ArcId): number {
+    return this.arc(a).flow;
+  }
+
+  arcInfo(a: ArcId): Readonly<Arc> {
+    return this.arc(a);
+  }
+
+  totalCost(): number {
+    let c = 0;
+    for (const a of this.arcs) c += a.flow * a.cost;
+    return c;
+  }
+
+  /** Solves from the current flow (all zero the first time). */
+  solve(): SolveResult {
+    const total = this.supply.reduce((s, x) => s + x, 0);
+    if (total !== 0) throw new FlowError(`supplies must balance, they sum to ${total}`);
+    this.repair();
+    let augmentations = 0;
+    for (;;) {
+      const path = this.shortestPaths();
+      if (!path) break;
+      this.augment(path.sink, path.parent);
+      augmentations++;
+    }
+    let unrouted = 0;
+    for (const e of this.excess) if (e > 0) unrouted += e;
+    return { cost: this.totalCost(), unrouted, augmentations };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private arc(a: ArcId): Arc {
+    const arc = this.arcs[a];
+    if (!arc) throw new FlowError(`no arc ${a}`);
+    return arc;
+  }
+
+  private checkNode(v: NodeId): void {
+    if (!Number.isInteger(v) || v < 0 || v >= this.outgoing.length) throw new FlowError(`no node ${v}`);
+  }
+
+  /**
+   * Makes the previous solution a valid starting point: flows within the
+   * (possibly lowered) capacities, and no residual arc with a negative
+   * reduced cost (each one is saturated, moving its flow into excesses).
+   */
+  private repair(): void {
+    const pi = this.potential;
+    for (const a of this.arcs) {
+      if (a.flow > a.cap) this.push(a, a.cap - a.flow);
+      const reduced = a.cost + pi[a.from]! - pi[a.to]!;
+      if (reduced < 0 && a.flow < a.cap) this.push(a, a.cap - a.flow);
+      else if (reduced > 0 && a.flow > 0) this.push(a, -a.flow);
+    }
+  }
+
+  /** Changes an arc's flow by delta, keeping excesses in step. */
+  private push(a: Arc, delta: number): void {
+    a.flow += delta;
+    this.excess[a.from]! -= delta;
+    this.excess[a.to]! += delta;
+  }
+
+  /**
+   * Dijkstra on reduced costs from every node with excess at once, stopping
+   * at the first node with a deficit; updates the potentials so reduced
+   * costs stay non-negative. Returns the reached deficit node and the tree,
+   * or null when no excess can reach any deficit.
+   */
+  private shortestPaths(): { sink: NodeId; parent: Int32Array } | null {
+    const n = this.nodeCount;
+    const dist = new Float64Array(n).fill(Infinity);
+    // parent[v] = arc id + 1 for a forward residual arc, -(arc id + 1) for a backward one
+    const parent = new Int32Array(n);
+    const done = new Uint8Array(n);
+    const heap = new MinHeap();
+    let anyDeficit = false;
+    for (let v = 0; v < n; v++) {
+      if (this.excess[v]! > 0) {
+        dist[v] = 0;
+        heap.push(0, v);
+      } else if (this.excess[v]! < 0) anyDeficit = true;
+    }
+    if (!anyDeficit || heap.size === 0) return null;
+    const pi = this.potential;
+    let sink = -1;
+    let sinkDist = Infinity;
+    while (heap.size > 0) {
+      const [d, v] = heap.pop();
+      if (done[v] || d > dist[v]!) continue;
+      done[v] = 1;
+      if (this.excess[v]! < 0) {
+        sink = v;
+        sinkDist = d;
+        break;
+      }
+      for (const id of this.outgoing[v]!) {
+        const a = this.arcs[id]!;
+        if (a.flow >= a.cap) continue;
+        const nd = d + a.cost + pi[v]! - pi[a.to]!;
+        if (nd < dist[a.to]!) {
+          dist[a.to] = nd;
+          parent[a.to] = id + 1;
+          heap.push(nd, a.to);
+        }
+      }
+      for (const id of this.incoming[v]!) {
+        const a = this.arcs[id]!;
+        if (a.flow <= 0) continue;
+        const nd = d - a.cost + pi[v]! - pi[a.from]!;
+        if (nd < dist[a.from]!) {
+          dist[a.from] = nd;
+          parent[a.from] = -(id + 1);
+          heap.push(nd, a.from);
+        }
+      }
+    }
+    if (sink < 0) return null;
+    // Potentials: settled nodes by their distance, the rest by the sink's,
+    // which keeps every residual reduced cost non-negative.
+    for (let v = 0; v < n; v++) pi[v]! += done[v] ? dist[v]! : sinkDist;
+    return { sink, parent };
+  }
+
+  /** Pushes the bottleneck amount from the path's source to `sink`. */
+  private augment(sink: NodeId, parent: Int32Array): void {
+    let amount = -this.excess[sink]!;
+    let v = sink;
+    // First pass: the bottleneck and the source.
+    for (;;) {
+      const p = parent[v]!;
+      if (p === 0 || this.excess[v]! > 0) break;
+      const a = this.arcs[Math.abs(p) - 1]!;
+      amount = Math.min(amount, p > 0 ? a.cap - a.flow : a.flow);
+      v = p > 0 ? a.from : a.to;
+    }
+    amount = Math.min(amount, this.excess[v]!);
+    const source = v;
+    v = sink;
+    while (v !== source) {
+      const p = parent[v]!;
+      const a = this.arcs[Math.abs(p) - 1]!;
+      if (p > 0) {
+        a.flow += amount;
+        v = a.from;
+      } else {
+        a.flow -= amount;
+        v = a.to;
+      }
+    }
+    this.excess[source]! -= amount;
+    this.excess[sink]! += amount;
+  }
+}
+
+/** A binary min-heap of (key, value) pairs. */
+class MinHeap {
+  private keys: number[] = [];
+  private vals: number[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  push(key: number, val: number): void {
+    const keys = this.keys;
+    const vals = this.vals;
+    let i = keys.length;
+    keys.push(key);
+    vals.push(val);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (keys[p]! <= key) break;
+      keys[i] = keys[p]!;
+      vals[i] = vals[p]!;
+      i = p;
+    }
+    keys[i] = key;
+    vals[i] = val;
+  }
+
+  pop(): [number, number] {
+    const keys = this.keys;
+    const vals = this.vals;
+    const topK = keys[0]!;
+    const topV = vals[0]!;
+    const lastK = keys.pop()!;
+    const lastV = vals.pop()!;
+    const n = keys.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && keys[r]! < keys[l]! ? r : l;
+        if (keys[c]! >= lastK) break;
+        keys[i] = keys[c]!;
+        vals[i] = vals[c]!;
+        i = c;
+      }
+      keys[i] = lastK;
+      vals[i] = lastV;
+    }
+    return [topK, topV];
+  }
+}
