@@ -11,6 +11,7 @@ import fs from "node:fs";
 import type { Logger } from "pino";
 import type { Pod } from "../api/types.js";
 import { KubeClient } from "../client/kube-client.js";
+import { EventRecorder } from "../client/event-recorder.js";
 import { Informer } from "../client/informer.js";
 import { NodeHeartbeat, buildNode, localHealth, systemInfo, type NodeHealth, type NodeIdentity } from "./node-status.js";
 import { PodSyncer } from "./pod-sync.js";
@@ -63,6 +64,7 @@ export class Kubelet implements KubeletEndpoints {
   private readonly informer: Informer<Pod>;
   private readonly prober: Prober;
   private readonly status: StatusManager;
+  private readonly events: EventRecorder;
   private readonly stats: StatsCollector;
   private readonly server: KubeletServer | null;
   private readonly log: Logger;
@@ -80,7 +82,10 @@ export class Kubelet implements KubeletEndpoints {
     this.log = opts.logger.child({ component: "kubelet", node: opts.nodeName });
     this.client = new KubeClient({ servers: opts.servers, token: opts.token, localAddress: opts.host, userAgent: `kubelet/${opts.nodeName}`, timeoutMs: 15_000 });
     this.status = new StatusManager(this.client, this.log);
-    this.prober = new Prober(this.runtime, (uid) => this.workers.resync(uid), this.log);
+    this.events = new EventRecorder(this.client, "kubelet", opts.nodeName, { onError: (err) => this.log.debug({ err: err.message }, "event not recorded") });
+    this.prober = new Prober(this.runtime, (uid) => this.workers.resync(uid), this.log, (pod, container, kind) =>
+      this.events.event(pod, "Warning", "Unhealthy", `${kind[0]!.toUpperCase()}${kind.slice(1)} probe of container ${container} failed`),
+    );
     this.syncer = new PodSyncer({
       nodeName: opts.nodeName,
       hostIP: opts.host,
@@ -90,6 +95,7 @@ export class Kubelet implements KubeletEndpoints {
       prober: this.prober,
       status: this.status,
       log: this.log,
+      events: this.events,
     });
     this.workers = new PodWorkers(
       {
@@ -169,6 +175,7 @@ export class Kubelet implements KubeletEndpoints {
     this.workers.stop();
     this.prober.stop();
     await this.server?.close();
+    await this.events.close(1000).catch(() => undefined);
     await this.runtime.close();
     this.client.close();
   }

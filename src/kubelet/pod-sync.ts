@@ -7,6 +7,7 @@ import fs from "node:fs/promises";
 import http from "node:http";
 import type { Logger } from "pino";
 import type { ConfigMap, Container, Pod, Secret } from "../api/types.js";
+import type { EventRecorder } from "../client/event-recorder.js";
 import { KubeApiError, type KubeClient } from "../client/kube-client.js";
 import { backoffKey, RestartBackoff, DEFAULT_BACKOFF } from "./backoff.js";
 import {
@@ -38,6 +39,8 @@ export interface PodSyncerDeps {
   status: StatusManager;
   log: Logger;
   backoff?: RestartBackoff;
+  /** Events about pods (Started, Killing, BackOff, Failed), as `kubectl describe` shows them. */
+  events?: EventRecorder;
 }
 
 export interface SyncResult {
@@ -96,6 +99,7 @@ export class PodSyncer {
       startup: (id) => prober.result(id, "startup"),
     });
     const waiting = new Map(actions.waiting);
+    for (const [name, w] of actions.waiting) this.d.events?.event(pod, "Warning", "BackOff", `Back-off restarting failed container ${name}: ${w.message ?? w.reason}`);
     let wakeAt = actions.wakeAt;
     let changed = false;
 
@@ -103,6 +107,7 @@ export class PodSyncer {
     await Promise.all(
       actions.kill.map(async (k) => {
         this.d.log.info({ pod: podKey(pod), container: k.container.name, reason: k.reason }, "killing container");
+        if (k.container.kind !== "sandbox") this.d.events?.event(pod, "Normal", "Killing", `Stopping container ${k.container.name}: ${k.reason}`);
         await runtime.stopContainer(k.container.id, k.container.kind === "sandbox" ? 0 : grace);
         changed = true;
       }),
@@ -158,6 +163,7 @@ export class PodSyncer {
                 : { reason: "RunContainerError", message: (err as Error).message };
           this.d.log.warn({ pod: podKey(pod), container: s.container.name, reason: w.reason, err: w.message }, "cannot start container");
           waiting.set(s.container.name, w);
+          this.d.events?.event(pod, "Warning", "Failed", `${w.reason}: ${w.message ?? ""}`);
           this.failureBackoff.restarted(key, Date.now());
           this.failures.set(key, { at: Date.now(), waiting: w, pull: err instanceof ImageError && err.reason === "ErrImagePull" });
           const until = Date.now() + this.failureBackoff.currentDelay(key);
@@ -241,6 +247,7 @@ export class PodSyncer {
       throw err;
     }
     this.d.log.info({ pod: podKey(pod), container: c.name, attempt: s.attempt }, "container started");
+    this.d.events?.event(pod, "Normal", "Started", `Started container ${c.name}`);
   }
 
   /**

@@ -35,6 +35,8 @@ export class Prober {
     private readonly runtime: ContainerRuntime,
     private readonly onChange: (podUid: string) => void,
     private readonly log: Logger,
+    /** Told of each probe that turned to failure (for a Warning event). */
+    private readonly onUnhealthy?: (pod: Pod, container: string, kind: ProbeKind) => void,
   ) {}
 
   result(containerId: string, kind: ProbeKind): ProbeResult {
@@ -111,6 +113,7 @@ export class Prober {
     if (w.stopped) return;
     if (w.state.observe(ok)) {
       this.log.info({ pod: `${entry.pod.metadata.namespace}/${entry.pod.metadata.name}`, container: spec.name, probe: w.kind, result: w.state.result }, "probe result changed");
+      if (w.state.result === "failure") this.onUnhealthy?.(entry.pod, spec.name, w.kind);
       this.onChange(w.podUid);
     }
   }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Lease, Node, Pod } from "../../src/api/types.js";
+import type { Event, Lease, Node, Pod } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
 import { LABELS } from "../../src/kubelet/runtime.js";
 import { dockerAvailable, ensureTestImage, removeNodeContainers, TEST_IMAGE, waitFor } from "./kubelet-helpers.js";
@@ -272,6 +272,14 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
       return s && s.restartCount >= 1 && s.state?.running ? s : null;
     }, 60_000);
     expect(after.lastState?.terminated).toBeDefined();
+
+    // What `kubectl describe pod` shows.
+    const reasons = await waitFor("kubelet events", async () => {
+      const evs = await client.list<Event>("events", { namespace: "default" });
+      const r = new Set(evs.items.filter((e) => e.involvedObject.name === "full" && e.source?.component === "kubelet").map((e) => e.reason));
+      return ["Started", "BackOff", "Failed", "Unhealthy", "Killing"].every((x) => r.has(x)) ? r : null;
+    }, 15_000);
+    expect(reasons.has("Started")).toBe(true);
 
     await client.delete("pods", "default", "full");
     await waitFor("full's containers removed", async () => (await podContainers(uid)).length === 0, 30_000);
