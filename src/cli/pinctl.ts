@@ -16,6 +16,12 @@ import { registerRollout } from "./pinctl/rollout.js";
 import { registerScale } from "./pinctl/scale.js";
 import { registerTop } from "./pinctl/top.js";
 
+// `pinctl get ... | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name("pinctl")

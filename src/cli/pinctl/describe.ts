@@ -85,7 +85,26 @@ function conditionsTable(w: DescribeWriter, conditions: { type: string; status: 
   w.heading(0, "Conditions");
   const rows = [withReason ? ["Type", "Status", "Reason"] : ["Type", "Status"], withReason ? ["----", "------", "------"] : ["----", "------"]];
   for (const c of conditions) rows.push(withReason ? [c.type, c.status, c.reason ?? ""] : [c.type, c.status]);
-  for (const line of alignColumns(rows)) w.text(1, line);
+  for (const line of alignColumns(rows, [], 2)) w.text(1, line);
+}
+
+/** The pod's QoS class as Kubernetes derives it, for servers that do not record it. */
+export function qosClass(pod: Pod): string {
+  const containers = pod.spec?.containers ?? [];
+  let any = false;
+  let guaranteed = containers.length > 0;
+  for (const c of containers) {
+    const req = c.resources?.requests ?? {};
+    const lim = c.resources?.limits ?? {};
+    if (Object.keys(req).length || Object.keys(lim).length) any = true;
+    for (const r of ["cpu", "memory"]) {
+      const l = lim[r];
+      const q = req[r] ?? l;
+      if (!l || q !== l) guaranteed = false;
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 function describePod(w: DescribeWriter, pod: Pod, info: ResourceInfo): void {
@@ -109,7 +128,7 @@ function describePod(w: DescribeWriter, pod: Pod, info: ResourceInfo): void {
   containers(w, 1, pod.spec?.containers ?? [], pod.status?.containerStatuses);
   conditionsTable(w, pod.status?.conditions, false);
   w.pair(0, "Volumes", (pod.spec?.volumes ?? []).map((v) => v.name).join("\n") || "<none>");
-  w.pair(0, "QoS Class", pod.status?.qosClass);
+  w.pair(0, "QoS Class", pod.status?.qosClass ?? qosClass(pod));
   w.map(0, "Node-Selectors", pod.spec?.nodeSelector, ":");
   const tol = (pod.spec?.tolerations ?? []).map((t) => `${t.key ?? ""}${t.operator === "Exists" ? "" : `=${t.value ?? ""}`}:${t.effect ?? ""}${t.tolerationSeconds !== undefined ? ` for ${t.tolerationSeconds}s` : ""}`);
   w.pair(0, "Tolerations", tol.join("\n") || "<none>");
@@ -153,7 +172,7 @@ function describeNode(w: DescribeWriter, n: Node, info: ResourceInfo): void {
     w.heading(0, "Conditions");
     const rows = [["Type", "Status", "LastHeartbeatTime", "Reason", "Message"], ["----", "------", "-----------------", "------", "-------"]];
     for (const c of n.status.conditions) rows.push([c.type, c.status, time(c.lastHeartbeatTime), c.reason ?? "", c.message ?? ""]);
-    for (const line of alignColumns(rows)) w.text(1, line);
+    for (const line of alignColumns(rows, [], 2)) w.text(1, line);
   }
   w.pair(0, "Addresses", (n.status?.addresses ?? []).map((a) => `${a.type}: ${a.address}`).join("\n") || "<none>");
   if (n.status?.capacity) w.map(0, "Capacity", n.status.capacity, ":  ");
@@ -223,7 +242,7 @@ export function renderEvents(events: Event[], now = Date.now()): string {
     const age = (e.count ?? 1) > 1 ? `${formatAge(last, now)} (x${e.count} over ${formatAge(first ?? undefined, now)})` : formatAge(last, now);
     rows.push([e.type ?? "Normal", e.reason ?? "", age, e.source?.component ?? e.reportingComponent ?? "", (e.message ?? "").trim()]);
   }
-  return `Events:\n${alignColumns(rows)
+  return `Events:\n${alignColumns(rows, [], 2)
     .map((l) => `  ${l}`)
     .join("\n")}\n`;
 }

@@ -3,9 +3,9 @@
 // rows turned into lines. Pure functions, tested on their own.
 
 /** Aligns rows into columns: each column as wide as its widest cell, three spaces apart, no trailing blanks. */
-export function alignColumns(rows: string[][], minWidths: number[] = []): string[] {
+export function alignColumns(rows: string[][], minWidths: number[] = [], gap = 3): string[] {
   const widths = columnWidths(rows, minWidths);
-  return rows.map((row) => padRow(row, widths));
+  return rows.map((row) => padRow(row, widths, gap));
 }
 
 export function columnWidths(rows: string[][], minWidths: number[] = []): number[] {
@@ -18,10 +18,10 @@ export function columnWidths(rows: string[][], minWidths: number[] = []): number
   return widths;
 }
 
-export function padRow(row: string[], widths: number[]): string {
+export function padRow(row: string[], widths: number[], gap = 3): string {
   return row
     .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? cell.length)))
-    .join("   ")
+    .join(" ".repeat(gap))
     .trimEnd();
 }
 
