@@ -69,7 +69,8 @@ async function createPod(name: string, container: Record<string, unknown>, spec:
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: NS, labels: { e2e: name } },
-    spec: { terminationGracePeriodSeconds: 1, ...spec, containers: [{ name: "main", image: "pinsetter/busybox:1", imagePullPolicy: "IfNotPresent", ...container }] },
+    // Bound to a node directly: these scenarios are about the kubelet, not the scheduler.
+    spec: { terminationGracePeriodSeconds: 1, nodeName: cluster.nodeNames[0], ...spec, containers: [{ name: "main", image: "pinsetter/busybox:1", imagePullPolicy: "IfNotPresent", ...container }] },
   } as unknown as Pod);
 }
 
@@ -167,7 +168,7 @@ describe.sequential("web app end to end", () => {
     expect(p.stdout).toContain("line-two");
     const k = await eventually("kubectl logs talker shows line-two", async () => {
       const r = await cluster.kubectl(["logs", "talker", "-n", NS]);
-      return r.code === 0 && r.stdout.includes("line-two") ? r : (r.stderr.trim() || r.stdout) as unknown as false;
+      return r.code === 0 && r.stdout.includes("line-two") ? r : notYet(r.stderr.trim() || r.stdout);
     }, 20_000, 500);
     expect(k.stdout).toContain("line-one");
   }, 120_000);
@@ -220,7 +221,7 @@ describe.sequential("web app end to end", () => {
         const n = cs?.restartCount ?? 0;
         if (!restartSeenAt.has(n)) restartSeenAt.set(n, Date.now());
         if (cs?.state?.waiting?.reason === "CrashLoopBackOff") sawBackOff = true;
-        return n >= 2 && sawBackOff ? true : (cs?.state as unknown as false);
+        return n >= 2 && sawBackOff ? true : notYet(cs?.state);
       },
       75_000,
       250,
@@ -287,12 +288,12 @@ describe.sequential("web app end to end", () => {
     await cluster.kill(leader);
     const r = await eventually("pinctl get pods answers", async () => {
       const x = await cluster.pinctl(["get", "pods"]);
-      return x.code === 0 ? x : (x.stderr as unknown as false);
+      return x.code === 0 ? x : notYet(x.stderr);
     }, 30_000, 500);
     expect(r.stdout).toContain("web-");
     const scaled = await eventually("pinctl scale deployment/web --replicas 4", async () => {
       const x = await cluster.pinctl(["scale", "deployment/web", "--replicas", "4"]);
-      return x.code === 0 ? x : (x.stderr as unknown as false);
+      return x.code === 0 ? x : notYet(x.stderr);
     }, 20_000, 500);
     expect(scaled.code).toBe(0);
     const pods = await readyWebPods(4);
@@ -307,6 +308,7 @@ describe.sequential("web app end to end", () => {
 
   it("kill -9 of a node: its pods are replaced on the other node, the Service keeps answering, the restarted node removes its stale containers", async () => {
     const before = (await webPods()).filter(isReady);
+    expect(before.length, "ready web pods before the node is killed (deployed by the first scenario)").toBeGreaterThan(0);
     const counts = new Map<string, number>();
     for (const p of before) counts.set(p.spec.nodeName!, (counts.get(p.spec.nodeName!) ?? 0) + 1);
     const victim = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
@@ -330,7 +332,7 @@ describe.sequential("web app end to end", () => {
     await cluster.waitForNodesReady([victim], 60_000);
     await eventually(`the restarted ${victim} removes the containers of its evicted pods`, async () => {
       const left = (await appContainers([victim])).filter((c) => lost.includes(c.pod));
-      return left.length === 0 ? true : (left.map((c) => c.pod) as unknown as false);
+      return left.length === 0 ? true : notYet(left.map((c) => c.pod));
     }, 60_000, 500);
     const a = await get(url);
     expect(a.ok).toBe(true);

@@ -226,12 +226,23 @@ export class E2ECluster {
     return run(process.execPath, [PINCTL, "--config", this.configPath, ...args], opts);
   }
 
-  /** Stock kubectl against the first running master's API. */
-  kubectl(args: string[], opts: { timeoutMs?: number } = {}): Promise<CommandResult> {
+  /**
+   * Stock kubectl with the kubeconfig `pinctl config kubeconfig` writes
+   * (TLS: kubectl sends a bearer token only over TLS); without one, flags
+   * for the first running master over https.
+   */
+  async kubectl(args: string[], opts: { timeoutMs?: number } = {}): Promise<CommandResult> {
+    const kubeconfig = join(this.dir, "kubeconfig");
+    if (!existsSync(kubeconfig)) {
+      const r = await this.pinctl(["config", "kubeconfig"]);
+      if (r.code === 0 && r.stdout.includes("server: https://")) writeFileSync(kubeconfig, r.stdout);
+    }
+    if (existsSync(kubeconfig)) return run("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout", "10s", ...args], opts);
     const m = this.masterList.find((x) => this.isRunning(x.name)) ?? this.masterList[0]!;
-    const kubeconfig = join(this.dir, "kubeconfig.empty");
-    if (!existsSync(kubeconfig)) writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\n");
-    return run("kubectl", ["--kubeconfig", kubeconfig, "--server", `http://${m.host}:${m.apiPort}`, "--token", this.token, "--request-timeout", "10s", ...args], opts);
+    const empty = join(this.dir, "kubeconfig.empty");
+    writeFileSync(empty, "apiVersion: v1\nkind: Config\n");
+    const server = ["--server", `https://${m.host}:${m.apiPort}`, "--insecure-skip-tls-verify", "--token", this.token];
+    return run("kubectl", ["--kubeconfig", empty, ...server, "--request-timeout", "10s", ...args], opts);
   }
 
   /** The last lines of every member's log, for a failure message. */
