@@ -324,7 +324,8 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
     if (Object.prototype.hasOwnProperty.call(patch, field)) continue;
     const cur = out[field];
     if (!Array.isArray(order)) throw new PatchError(`${key} must be a list`);
-    if (Array.isArray(cur)) out[field] = applyOrder(cur, order, childShape(shape, field).field);
+    const f = childShape(shape, field).field;
+    if (Array.isArray(cur)) out[field] = normalizeOrder(cur, order, cur, mergeKeyOf(f));
   }
   return out;
 }
@@ -345,51 +346,76 @@ function mergeList(original: Json[], patch: Json[], field: FieldSchema | undefin
     return stripDirectives(patch, { field }) as Json[];
   }
   const key = mergeKeyOf(field);
-  let result: Json[];
+  let server: Json[];
+  let merged: Json[];
+  let patchOrder: Json[];
   if (key === undefined) {
-    // A set of primitives: union, keeping the original order.
-    result = [...original];
-    for (const p of patch) {
-      if (isObject(p)) throw new PatchError(`${name}: a list of primitives may not hold objects`);
-      if (!result.some((e) => deepEqual(e, p))) result.push(p);
-    }
+    // A set of primitives: union without duplicates.
+    for (const p of patch) if (isObject(p)) throw new PatchError(`${name}: a list of primitives may not hold objects`);
+    server = original;
+    merged = [];
+    for (const e of [...original, ...patch]) if (!merged.some((m) => deepEqual(m, e))) merged.push(e);
+    patchOrder = patch;
   } else {
     const items = itemShape(field);
-    result = original.map((e) => e);
+    server = original.map((e) => e);
+    const plain: JsonObject[] = [];
     for (const p of patch) {
       if (!isObject(p)) throw new PatchError(`${name}: expected an object with merge key "${key}", got ${JSON.stringify(p)}`);
       if (!Object.prototype.hasOwnProperty.call(p, key)) {
         throw new PatchError(`map: ${JSON.stringify(p)} does not contain declared merge key: ${key}`);
       }
-      const idx = result.findIndex((e) => isObject(e) && deepEqual(e[key], p[key]));
-      if (p[DIRECTIVE] === "delete") {
-        if (idx >= 0) result.splice(idx, 1);
-        continue;
+      const directive = p[DIRECTIVE];
+      if (directive === undefined) {
+        plain.push(p);
+      } else if (directive === "delete") {
+        server = server.filter((e) => !(isObject(e) && deepEqual(e[key], p[key])));
+      } else if (directive === "merge") {
+        throw new PatchError("merging lists cannot yet be specified in the patch");
+      } else {
+        throw new PatchError(`unknown patch type "${String(directive)}" in list ${name}`);
       }
-      if (idx >= 0) result[idx] = mergeMap(result[idx] as JsonObject, p, items);
-      else result.push(mergeMap({}, p, items));
     }
+    merged = server.map((e) => e);
+    for (const p of plain) {
+      const idx = merged.findIndex((e) => isObject(e) && deepEqual(e[key], p[key]));
+      if (idx >= 0) merged[idx] = mergeMap(merged[idx] as JsonObject, p, items);
+      else merged.push(mergeMap({}, p, items));
+    }
+    patchOrder = plain;
   }
-  if (order !== undefined) result = applyOrder(result, order, field);
-  return result;
+  return normalizeOrder(merged, order ?? patchOrder, server, key);
 }
 
 /**
- * Reorders a merged list as $setElementOrder says: the listed elements in
- * that order, elements the patch did not list (added by others) keeping their
- * place relative to their neighbours as far as possible.
+ * Kubernetes' element order after a merge: the elements the patch names (or
+ * its $setElementOrder lists) in the patch's order, the elements only the
+ * server had in their old order, interleaved by their old positions.
  */
-function applyOrder(list: Json[], order: Json[], field: FieldSchema | undefined): Json[] {
-  const key = mergeKeyOf(field);
+function normalizeOrder(merged: Json[], patchOrder: Json[], serverOrder: Json[], key: string | undefined): Json[] {
   const id = (e: Json): Json => (key !== undefined && isObject(e) ? (e[key] ?? null) : e);
-  const orderIds = order.map((o) => (key !== undefined && isObject(o) ? (o[key] ?? null) : o));
-  const pos = (e: Json): number => orderIds.findIndex((o) => deepEqual(o, id(e)));
-  const listed = list.filter((e) => pos(e) >= 0).sort((a, b) => pos(a) - pos(b));
+  const indexIn = (list: Json[], e: Json): number => {
+    const want = id(e);
+    return list.findIndex((o) => deepEqual(id(o), want));
+  };
+  const patchItems: Json[] = [];
+  const serverOnly: Json[] = [];
+  for (const e of merged) (indexIn(patchOrder, e) >= 0 ? patchItems : serverOnly).push(e);
+  const byOrder = (list: Json[]) => (a: Json, b: Json) => indexIn(list, a) - indexIn(list, b);
+  patchItems.sort(byOrder(patchOrder));
+  serverOnly.sort(byOrder(serverOrder));
   const out: Json[] = [];
-  let li = 0;
-  for (const e of list) {
-    if (pos(e) >= 0) out.push(listed[li++] as Json);
-    else out.push(e);
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < patchItems.length) {
+    if (j >= patchItems.length) out.push(serverOnly[i++] as Json);
+    else if (i >= serverOnly.length) out.push(patchItems[j++] as Json);
+    else {
+      const li = indexIn(serverOrder, serverOnly[i] as Json);
+      const ri = indexIn(serverOrder, patchItems[j] as Json);
+      if (li >= 0 && ri >= 0 && li < ri) out.push(serverOnly[i++] as Json);
+      else out.push(patchItems[j++] as Json);
+    }
   }
   return out;
 }

@@ -242,6 +242,34 @@ def("ConfigMapVolumeSource", CORE, { name: "string", items: "[]KeyToPath", defau
 def("SecretVolumeSource", CORE, { secretName: "string", items: "[]KeyToPath", defaultMode: "int32", optional: "bool" });
 def("HostPathVolumeSource", CORE, { path: "string!", type: "string" });
 def("PersistentVolumeClaimVolumeSource", CORE, { claimName: "string!", readOnly: "bool" });
+def("DownwardAPIVolumeFile", CORE, {
+  path: "string!",
+  fieldRef: "ObjectFieldSelector",
+  resourceFieldRef: "ResourceFieldSelector",
+  mode: "int32",
+});
+def("DownwardAPIVolumeSource", CORE, { items: "[]DownwardAPIVolumeFile", defaultMode: "int32" });
+def("DownwardAPIProjection", CORE, { items: "[]DownwardAPIVolumeFile" });
+def("ConfigMapProjection", CORE, { name: "string", items: "[]KeyToPath", optional: "bool" });
+def("SecretProjection", CORE, { name: "string", items: "[]KeyToPath", optional: "bool" });
+def("ServiceAccountTokenProjection", CORE, { audience: "string", expirationSeconds: "int64", path: "string!" });
+def("VolumeProjection", CORE, {
+  configMap: "ConfigMapProjection",
+  secret: "SecretProjection",
+  downwardAPI: "DownwardAPIProjection",
+  serviceAccountToken: "ServiceAccountTokenProjection",
+  clusterTrustBundle: "any",
+  podCertificate: "any",
+});
+def("ProjectedVolumeSource", CORE, { sources: "[]VolumeProjection", defaultMode: "int32" });
+def("NFSVolumeSource", CORE, { server: "string!", path: "string!", readOnly: "bool" });
+def("CSIVolumeSource", CORE, {
+  driver: "string!",
+  readOnly: "bool",
+  fsType: "string",
+  volumeAttributes: "{}string",
+  nodePublishSecretRef: "LocalObjectReference",
+});
 def("Volume", CORE, {
   name: "string!",
   emptyDir: "EmptyDirVolumeSource",
@@ -249,11 +277,12 @@ def("Volume", CORE, {
   secret: "SecretVolumeSource",
   hostPath: "HostPathVolumeSource",
   persistentVolumeClaim: "PersistentVolumeClaimVolumeSource",
-  projected: "any",
-  downwardAPI: "any",
-  nfs: "any",
-  csi: "any",
+  projected: "ProjectedVolumeSource",
+  downwardAPI: "DownwardAPIVolumeSource",
+  nfs: "NFSVolumeSource",
+  csi: "CSIVolumeSource",
   ephemeral: "any",
+  image: "any",
 });
 def("VolumeMount", CORE, {
   name: "string!",
@@ -309,6 +338,46 @@ def("Probe", CORE, {
 });
 def("LifecycleHandler", CORE, { exec: "ExecAction", httpGet: "HTTPGetAction", tcpSocket: "TCPSocketAction", sleep: "SleepAction" });
 def("Lifecycle", CORE, { postStart: "LifecycleHandler", preStop: "LifecycleHandler", stopSignal: "string" });
+def("Capabilities", CORE, { add: "[]string", drop: "[]string" });
+def("SELinuxOptions", CORE, { user: "string", role: "string", type: "string", level: "string" });
+def("WindowsSecurityContextOptions", CORE, {
+  gmsaCredentialSpecName: "string",
+  gmsaCredentialSpec: "string",
+  runAsUserName: "string",
+  hostProcess: "bool",
+});
+def("SeccompProfile", CORE, { type: "string!", localhostProfile: "string" });
+def("AppArmorProfile", CORE, { type: "string!", localhostProfile: "string" });
+def("SecurityContext", CORE, {
+  capabilities: "Capabilities",
+  privileged: "bool",
+  seLinuxOptions: "SELinuxOptions",
+  windowsOptions: "WindowsSecurityContextOptions",
+  runAsUser: "int64",
+  runAsGroup: "int64",
+  runAsNonRoot: "bool",
+  readOnlyRootFilesystem: "bool",
+  allowPrivilegeEscalation: "bool",
+  procMount: "string",
+  seccompProfile: "SeccompProfile",
+  appArmorProfile: "AppArmorProfile",
+});
+def("Sysctl", CORE, { name: "string!", value: "string!" });
+def("PodSecurityContext", CORE, {
+  seLinuxOptions: "SELinuxOptions",
+  windowsOptions: "WindowsSecurityContextOptions",
+  runAsUser: "int64",
+  runAsGroup: "int64",
+  runAsNonRoot: "bool",
+  supplementalGroups: "[]int64",
+  supplementalGroupsPolicy: "string",
+  fsGroup: "int64",
+  fsGroupChangePolicy: "string",
+  sysctls: "[]Sysctl",
+  seccompProfile: "SeccompProfile",
+  appArmorProfile: "AppArmorProfile",
+  seLinuxChangePolicy: "string",
+});
 def("Container", CORE, {
   name: "string!",
   image: "string",
@@ -330,7 +399,7 @@ def("Container", CORE, {
   terminationMessagePath: "string",
   terminationMessagePolicy: "string",
   imagePullPolicy: "string",
-  securityContext: "any",
+  securityContext: "SecurityContext",
   stdin: "bool",
   stdinOnce: "bool",
   tty: "bool",
@@ -377,6 +446,7 @@ def("PodDNSConfigOption", CORE, { name: "string", value: "string" });
 def("PodDNSConfig", CORE, { nameservers: "[]string", searches: "[]string", options: "[]PodDNSConfigOption" });
 def("PodReadinessGate", CORE, { conditionType: "string!" });
 def("PodOS", CORE, { name: "string!" });
+def("PodSchedulingGate", CORE, { name: "string!" });
 def("PodSpec", CORE, {
   containers: "[]Container@name!",
   initContainers: "[]Container@name",
@@ -410,11 +480,14 @@ def("PodSpec", CORE, {
   runtimeClassName: "string",
   overhead: "{}quantity",
   topologySpreadConstraints: "[]TopologySpreadConstraint@topologyKey",
-  securityContext: "any",
+  securityContext: "PodSecurityContext",
   enableServiceLinks: "bool",
   imagePullSecrets: "[]LocalObjectReference@name",
   readinessGates: "[]PodReadinessGate",
   os: "PodOS",
+  schedulingGates: "[]PodSchedulingGate@name",
+  resourceClaims: "[]any",
+  resources: "ResourceRequirements",
 });
 def("ContainerStateWaiting", CORE, { reason: "string", message: "string" });
 def("ContainerStateRunning", CORE, { startedAt: "time" });
@@ -481,7 +554,8 @@ def("ServicePort", CORE, {
   nodePort: "int32",
   appProtocol: "string",
 });
-def("SessionAffinityConfig", CORE, { clientIP: "any" });
+def("ClientIPConfig", CORE, { timeoutSeconds: "int32" });
+def("SessionAffinityConfig", CORE, { clientIP: "ClientIPConfig" });
 def("ServiceSpec", CORE, {
   type: "string",
   selector: "{}string",
@@ -502,6 +576,7 @@ def("ServiceSpec", CORE, {
   loadBalancerClass: "string",
   allocateLoadBalancerNodePorts: "bool",
   healthCheckNodePort: "int32",
+  trafficDistribution: "string",
 });
 def("LoadBalancerIngress", CORE, { ip: "string", hostname: "string", ipMode: "string" });
 def("LoadBalancerStatus", CORE, { ingress: "[]LoadBalancerIngress" });
@@ -648,13 +723,18 @@ kind("Lease", "coordination.k8s.io", "v1", COORD, { spec: "LeaseSpec" }, "Lease 
 def("CrossVersionObjectReference", AS2, { apiVersion: "string", kind: "string!", name: "string!" });
 def("MetricTarget", AS2, { type: "string!", value: "quantity", averageValue: "quantity", averageUtilization: "int32" });
 def("ResourceMetricSource", AS2, { name: "string!", target: "MetricTarget!" });
+def("MetricIdentifier", AS2, { name: "string!", selector: "LabelSelector" });
+def("ContainerResourceMetricSource", AS2, { name: "string!", container: "string!", target: "MetricTarget!" });
+def("PodsMetricSource", AS2, { metric: "MetricIdentifier!", target: "MetricTarget!" });
+def("ObjectMetricSource", AS2, { describedObject: "CrossVersionObjectReference!", metric: "MetricIdentifier!", target: "MetricTarget!" });
+def("ExternalMetricSource", AS2, { metric: "MetricIdentifier!", target: "MetricTarget!" });
 def("MetricSpec", AS2, {
   type: "string!",
   resource: "ResourceMetricSource",
-  containerResource: "any",
-  pods: "any",
-  object: "any",
-  external: "any",
+  containerResource: "ContainerResourceMetricSource",
+  pods: "PodsMetricSource",
+  object: "ObjectMetricSource",
+  external: "ExternalMetricSource",
 });
 def("MetricValueStatus", AS2, { value: "quantity", averageValue: "quantity", averageUtilization: "int32" });
 def("ResourceMetricStatus", AS2, { name: "string!", current: "MetricValueStatus!" });

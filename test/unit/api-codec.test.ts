@@ -172,7 +172,7 @@ describe("strict field checks", () => {
       kind: "Pod",
       metadata: { name: "p", annotations: { a: "b" }, ownerReferences: [{ apiVersion: "v1", kind: "X", name: "n", uid: "u", controller: true }] },
       spec: {
-        containers: [{ name: "c", image: "i", command: ["sh"], env: [{ name: "A", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }], securityContext: { anything: { goes: 1 } }, readinessProbe: { httpGet: { port: 80, httpHeaders: [{ name: "a", value: "b" }] } } }],
+        containers: [{ name: "c", image: "i", command: ["sh"], env: [{ name: "A", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }], securityContext: { runAsUser: 1000, capabilities: { add: ["NET_ADMIN"] } }, readinessProbe: { httpGet: { port: 80, httpHeaders: [{ name: "a", value: "b" }] } } }],
         affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: { topologyKey: "k", labelSelector: { matchExpressions: [{ key: "a", operator: "In", values: ["b"] }] } } }] } },
         imagePullSecrets: [{ name: "reg" }],
         tolerations: [{ key: "k", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 }],

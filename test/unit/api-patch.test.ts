@@ -114,9 +114,35 @@ describe("strategicMergePatch", () => {
     expect(got.spec.containers[1]).toEqual(pod.spec.containers[1]);
   });
 
-  it("appends a container with a new name", () => {
+  it("adds a container with a new name (first, as Kubernetes orders a patch without $setElementOrder)", () => {
     const got = strategicMergePatch<typeof pod>(pod, { spec: { containers: [{ name: "new", image: "x" }] } }, POD);
-    expect(got.spec.containers.map((c) => c.name)).toEqual(["web", "side", "new"]);
+    expect(got.spec.containers.map((c) => c.name)).toEqual(["new", "web", "side"]);
+  });
+
+  it("keeps the order $setElementOrder gives, interleaving elements only the server has", () => {
+    // current [1, 4, 2], order [3, 1, 2], patch adds 3: 4 stays between 1 and 2.
+    const cur = { spec: { containers: [{ name: "c1" }, { name: "c4" }, { name: "c2" }] } };
+    const got = strategicMergePatch<any>(
+      cur,
+      { spec: { "$setElementOrder/containers": [{ name: "c3" }, { name: "c1" }, { name: "c2" }], containers: [{ name: "c3", image: "i" }] } },
+      POD,
+    );
+    expect(got.spec.containers.map((c: { name: string }) => c.name)).toEqual(["c3", "c1", "c4", "c2"]);
+    const fin = strategicMergePatch<any>(
+      { metadata: { finalizers: ["a", "d", "b"] } },
+      { metadata: { "$setElementOrder/finalizers": ["c", "a", "b"], finalizers: ["c"] } },
+      POD,
+    );
+    expect(fin.metadata.finalizers).toEqual(["c", "a", "d", "b"]);
+  });
+
+  it("orders by $setElementOrder alone, deletes by $deleteFromPrimitiveList", () => {
+    const got = strategicMergePatch<any>(
+      { metadata: { finalizers: ["a", "b", "c"] } },
+      { metadata: { "$setElementOrder/finalizers": ["b", "a"], "$deleteFromPrimitiveList/finalizers": ["c"] } },
+      POD,
+    );
+    expect(got.metadata.finalizers).toEqual(["b", "a"]);
   });
 
   it("merges env by name and ports by containerPort", () => {
@@ -126,7 +152,7 @@ describe("strategicMergePatch", () => {
       POD,
     );
     expect(got.spec.containers[0].env).toEqual([{ name: "A", value: "1" }, { name: "B", value: "3" }, { name: "C", value: "4" }]);
-    expect(got.spec.containers[0].ports).toEqual([{ containerPort: 80, name: "http" }, { containerPort: 443 }]);
+    expect(got.spec.containers[0].ports).toEqual([{ containerPort: 443 }, { containerPort: 80, name: "http" }]);
   });
 
   it("deletes a list element with $patch: delete", () => {
@@ -159,7 +185,7 @@ describe("strategicMergePatch", () => {
 
   it("merges finalizers as a set and removes with $deleteFromPrimitiveList", () => {
     const got = strategicMergePatch<any>(pod, { metadata: { finalizers: ["y", "x"] } }, POD);
-    expect(got.metadata.finalizers).toEqual(["x", "y"]);
+    expect(got.metadata.finalizers).toEqual(["y", "x"]);
     const got2 = strategicMergePatch<any>(got, { metadata: { "$deleteFromPrimitiveList/finalizers": ["x"] } }, POD);
     expect(got2.metadata.finalizers).toEqual(["y"]);
   });
