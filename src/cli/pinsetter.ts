@@ -70,9 +70,10 @@ program
   .option("--prefix <prefix>", "name prefix of hollow nodes", "hollow")
   .option("--port-base <port>", "hollow node i serves its kubelet HTTP on 127.0.0.1:<port-base + i>", "20000")
   .option("--sim-start-delay-ms <ms>", "sim runtime: how long a container takes to start")
+  .option("--lease-renew-ms <ms>", "renew each node's Lease this often (default: config nodeLifecycle.leaseRenewIntervalSeconds)")
   .option("--log-file <file>", "write logs to this file instead of stderr")
   .option("--log-level <level>", "pino level (default info)")
-  .action((opts: { name?: string; hollow?: string; prefix: string; portBase: string; simStartDelayMs?: string; logFile?: string; logLevel?: string }) =>
+  .action((opts: { name?: string; hollow?: string; prefix: string; portBase: string; simStartDelayMs?: string; leaseRenewMs?: string; logFile?: string; logLevel?: string }) =>
     runAction(async () => {
       const config = loadClusterConfig({ path: program.opts().config });
       const logger = createLogger({ level: opts.logLevel, file: opts.logFile ?? null, base: { pid: process.pid } });

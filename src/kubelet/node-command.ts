@@ -14,6 +14,7 @@ export interface NodeCommandOptions {
   prefix: string;
   portBase: string;
   simStartDelayMs?: string;
+  leaseRenewMs?: string;
 }
 
 function positiveInt(v: string, flag: string, min = 1): number {
@@ -23,7 +24,10 @@ function positiveInt(v: string, flag: string, min = 1): number {
 
 export async function runNodeProcess(config: ClusterConfig, opts: NodeCommandOptions, logger: Logger): Promise<void> {
   if (!!opts.name === !!opts.hollow) throw new Error("give either --name NAME or --hollow N");
-  const tuning = opts.simStartDelayMs !== undefined ? { simStartDelayMs: positiveInt(opts.simStartDelayMs, "--sim-start-delay-ms", 0) } : {};
+  const tuning = {
+    ...(opts.simStartDelayMs !== undefined ? { simStartDelayMs: positiveInt(opts.simStartDelayMs, "--sim-start-delay-ms", 0) } : {}),
+    ...(opts.leaseRenewMs !== undefined ? { leaseRenewMs: positiveInt(opts.leaseRenewMs, "--lease-renew-ms", 50) } : {}),
+  };
   const stops: (() => Promise<void>)[] = [];
   let kubelets: Kubelet[];
   if (opts.name) {
