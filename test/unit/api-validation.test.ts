@@ -409,3 +409,23 @@ describe("robustness: malformed objects never make defaults or validation throw"
     }
   });
 });
+
+describe("subresources", () => {
+  it("status and binding writes skip the spec rules, keep the metadata rules", () => {
+    const old = structuredClone(POD) as KubeObject;
+    const bound = with_(POD, (o) => (o.spec.nodeName = "w1")) as KubeObject;
+    expect(validateObject(info("pods"), bound, old).map(formatFieldError).join()).toContain("spec: Forbidden");
+    expect(validateObject(info("pods"), bound, old, { subresource: "binding" })).toEqual([]);
+    const renamed = with_(POD, (o) => ((o.metadata.name = "other"), (o.status = { phase: "Running" }))) as KubeObject;
+    expect(validateObject(info("pods"), renamed, old, { subresource: "status" }).map(formatFieldError)).toEqual([
+      'metadata.name: Invalid value: "other": field is immutable',
+    ]);
+  });
+
+  it("scale: replicas must not be negative", async () => {
+    const { validateScale } = await import("../../src/api/validation.js");
+    expect(validateScale({ metadata: {}, spec: { replicas: 3 } })).toEqual([]);
+    expect(validateScale({ metadata: {}, spec: { replicas: -1 } }).map(formatFieldError)).toEqual(["spec.replicas: Invalid value: -1: must be greater than or equal to 0"]);
+    expect(validateScale({ metadata: {}, spec: { replicas: "2" } }).map(formatFieldError)).toEqual(['spec.replicas: Invalid value: "2": must be of type int32']);
+  });
+});

@@ -18,7 +18,7 @@ import type {
   Secret,
   Service,
 } from "../types.js";
-import { forbidden, type FieldError } from "./errors.js";
+import { forbidden, invalid, type FieldError } from "./errors.js";
 import {
   validateConfigMap,
   validateDeployment,
@@ -114,13 +114,31 @@ function validateKindUpdate(kind: string, obj: KubeObject, old: KubeObject): Fie
   }
 }
 
+export interface ValidateOptions {
+  /**
+   * The subresource being written. "status": the spec is the stored one, so
+   * only metadata and types are checked (as Kubernetes' status strategies
+   * do); "binding": the pod's nodeName is being set by the scheduler, which
+   * the pod update rules would otherwise forbid.
+   */
+  subresource?: "status" | "binding" | string;
+}
+
+/** Scale (the /scale subresource body): replicas must not be negative. */
+export function validateScale(obj: KubeObject): FieldError[] {
+  const replicas = (obj.spec as { replicas?: unknown } | undefined)?.replicas;
+  if (replicas === undefined || replicas === null) return [];
+  if (typeof replicas !== "number" || !Number.isInteger(replicas)) return [invalid("spec.replicas", replicas, "must be of type int32")];
+  return replicas < 0 ? [invalid("spec.replicas", replicas, "must be greater than or equal to 0")] : [];
+}
+
 /**
  * Every validation error of `obj` (a `info.kind`), as Kubernetes would list
  * them: on create when `old` is undefined, on update otherwise (adding the
  * immutability rules). Expects defaults to have been applied. Wrong JSON types
  * are reported alone (the other rules need the types right).
  */
-export function validateObject(info: ResourceInfo, input: KubeObject, oldInput?: KubeObject): FieldError[] {
+export function validateObject(info: ResourceInfo, input: KubeObject, oldInput?: KubeObject, opts: ValidateOptions = {}): FieldError[] {
   const types = typeErrors(info.kind, input);
   if (types.length > 0) return types;
   // null is "unset" on the wire (Go decodes it to the zero value); the rules
@@ -130,10 +148,11 @@ export function validateObject(info: ResourceInfo, input: KubeObject, oldInput?:
   const old = oldInput === undefined ? undefined : (withoutNulls(oldInput) as KubeObject);
   const errs: FieldError[] = [];
   errs.push(...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: nameValidatorFor(info.kind) }));
-  errs.push(...validateKind(info.kind, obj));
+  const spec = opts.subresource !== "status" && opts.subresource !== "binding";
+  if (spec) errs.push(...validateKind(info.kind, obj));
   if (old !== undefined) {
     if (obj.metadata !== undefined && old.metadata !== undefined) errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
-    errs.push(...validateKindUpdate(info.kind, obj, old));
+    if (spec) errs.push(...validateKindUpdate(info.kind, obj, old));
     if (info.kind === "Namespace" && old.metadata?.deletionTimestamp !== undefined && obj.metadata?.deletionTimestamp === undefined) {
       errs.push(forbidden("metadata.deletionTimestamp", "may not be removed"));
     }
