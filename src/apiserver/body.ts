@@ -3,6 +3,7 @@
 // validation, duplicate fields in JSON are found by a scan of the text.
 
 import type { IncomingMessage } from "node:http";
+import { parseAllDocuments } from "yaml";
 import { decodeBody, DecodeError } from "./model.js";
 import { errors } from "./status.js";
 
@@ -42,78 +43,27 @@ export function decode(buf: Buffer, contentType: string): unknown {
   try {
     return decodeBody(buf, YAML_TYPES.test(contentType) ? "application/yaml" : "application/json");
   } catch (err) {
-    if (err instanceof DecodeError || (err as { line?: unknown }).line !== undefined) {
-      const e = err as DecodeError;
-      throw errors.badRequest(`error decoding ${YAML_TYPES.test(contentType) ? "YAML" : "JSON"} body: line ${e.line}, column ${e.column}: ${e.message}`);
+    if (err instanceof DecodeError) {
+      if (err.unsupportedMediaType) throw errors.unsupportedMediaType(contentType);
+      const pos = err.line !== undefined ? { line: err.line, column: err.column ?? 0 } : yamlErrorPosition(buf.toString("utf8"));
+      const where = pos ? ` at line ${pos.line}, column ${pos.column}` : "";
+      throw errors.badRequest(`error decoding ${YAML_TYPES.test(contentType) ? "YAML" : "JSON"} body${where}: ${err.message}`);
     }
     throw errors.badRequest(`error decoding the request body: ${(err as Error).message}`);
   }
 }
 
-/** Paths of keys that appear twice in one JSON object (JSON.parse keeps the last silently). */
-export function duplicateJsonFields(text: string): string[] {
-  const dups: string[] = [];
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-  };
-  const str = (): string => {
-    const start = i;
-    i++;
-    while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
-    i++;
-    try {
-      return JSON.parse(text.slice(start, i)) as string;
-    } catch {
-      return text.slice(start + 1, i - 1);
+
+/** Where the YAML parser first stumbles, when the decoder did not say. */
+function yamlErrorPosition(text: string): { line: number; column: number } | null {
+  try {
+    const docs = parseAllDocuments(text);
+    for (const d of Array.isArray(docs) ? docs : [docs]) {
+      const pos = d.errors[0]?.linePos?.[0];
+      if (pos) return { line: pos.line, column: pos.col };
     }
-  };
-  const value = (path: string): void => {
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      const seen = new Set<string>();
-      for (;;) {
-        ws();
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        if (text[i] !== '"') return;
-        const k = str();
-        const p = path ? `${path}.${k}` : k;
-        if (seen.has(k)) dups.push(p);
-        seen.add(k);
-        ws();
-        if (text[i] === ":") i++;
-        value(p);
-        ws();
-        if (text[i] === ",") i++;
-        else if (text[i] === "}") {
-          i++;
-          return;
-        } else return;
-      }
-    } else if (c === "[") {
-      i++;
-      for (let n = 0; ; n++) {
-        ws();
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        value(`${path}[${n}]`);
-        ws();
-        if (text[i] === ",") i++;
-        else if (text[i] === "]") {
-          i++;
-          return;
-        } else return;
-      }
-    } else if (c === '"') str();
-    else while (i < text.length && !/[,}\]\s]/.test(text[i]!)) i++;
-  };
-  value("");
-  return dups;
+  } catch {
+    // no position known
+  }
+  return null;
 }

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { RESOURCES, apiVersionOf, lookupResource, registryKey, type ResourceInfo } from "../api/resources.js";
 import type { KubeObject, ObjectList, Pod, Scale, Service, Status, Binding, Namespace } from "../api/types.js";
 import type { KvService } from "../store/kv-service.js";
-import { allocateService, releaseService } from "./allocator.js";
+import { allocateService, nodePortKey, releaseService } from "./allocator.js";
 import {
   applyDefaults,
   applyJsonPatch,
@@ -17,7 +17,8 @@ import {
   PatchError,
   strategicMergePatch,
   validateObject,
-  type FieldError,
+  formatFieldErrors,
+  fieldErrorCauses,
   type Matcher,
 } from "./model.js";
 import { errors, StatusError, successStatus } from "./status.js";
@@ -66,10 +67,6 @@ function randomSuffix(): string {
   let s = "";
   for (let i = 0; i < 5; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
   return s;
-}
-
-function causesOf(errs: FieldError[]): { reason: string; message: string; field: string }[] {
-  return errs.map((e) => ({ reason: e.type, message: e.message, field: e.field }));
 }
 
 export function listKind(info: ResourceInfo): string {
@@ -258,7 +255,7 @@ export class Registry {
 
   private async explainAllocationFailure(info: ResourceInfo, svc: Service, requested: { index: number; port: number }[]): Promise<void> {
     for (const r of requested) {
-      const held = await this.storage.get(`/registry/ranges/servicenodeports/${r.port}`);
+      const held = await this.storage.exists(nodePortKey(r.port));
       if (held)
         throw errors.invalid(info, svc.metadata.name ?? "", [
           {
@@ -326,7 +323,10 @@ export class Registry {
 
   private validate(info: ResourceInfo, obj: KubeObject, old?: KubeObject): void {
     const errs = validateObject(info, obj, old);
-    if (errs.length > 0) throw errors.invalid(info, obj.metadata.name ?? obj.metadata.generateName ?? "", causesOf(errs));
+    if (errs.length > 0) {
+      const name = obj.metadata?.name ?? obj.metadata?.generateName ?? "";
+      throw errors.invalidWith(info, name, formatFieldErrors(info.kind, name, errs), fieldErrorCauses(errs));
+    }
   }
 
   private async checkNamespaceOpen(info: ResourceInfo, ns: string, name: string): Promise<void> {
@@ -367,7 +367,8 @@ export class Registry {
       if (pinnedRv && pinnedRv !== cur.obj.metadata.resourceVersion) throw errors.staleObject(info, name);
       const next = this.prepareForUpdate(info, proposed, cur.obj, sub);
       applyDefaults(info, next);
-      this.validate(info, next, cur.obj);
+      // Binding is the server's own change of an otherwise immutable field.
+      if (sub !== "binding") this.validate(info, next, cur.obj);
       let extras: TxnExtras | null = null;
       if (info.resource === "services" && sub !== "status") extras = allocateService(next as Service, cur.obj as Service, this.servicesInUse()).extras;
 
@@ -407,6 +408,8 @@ export class Registry {
     // Binding is the server's own change of spec.nodeName and the PodScheduled condition.
     if (sub === "binding") return proposed;
     const next = proposed;
+    if ((next.apiVersion !== undefined && next.apiVersion !== old.apiVersion) || (next.kind !== undefined && next.kind !== old.kind))
+      throw errors.badRequest(`the apiVersion and kind of an object cannot be changed (${String(next.apiVersion)}, ${String(next.kind)})`);
     next.apiVersion = old.apiVersion;
     next.kind = old.kind;
     const m = next.metadata;
@@ -636,6 +639,11 @@ export class Registry {
           if (body === null || typeof body !== "object") throw errors.badRequest("the body must be a Scale");
           wanted = body as Scale;
         }
+        if (wanted === null || typeof wanted !== "object" || (wanted.kind !== undefined && wanted.kind !== "Scale") || (wanted.apiVersion !== undefined && wanted.apiVersion !== "autoscaling/v1"))
+          throw errors.badRequest("the body must be an autoscaling/v1 Scale");
+        const meta = wanted.metadata as unknown;
+        if (meta !== undefined && (meta === null || typeof meta !== "object" || ((meta as { name?: unknown }).name !== undefined && (meta as { name?: unknown }).name !== name)))
+          throw errors.badRequest("the Scale's metadata does not match the object");
         const replicas = wanted?.spec?.replicas;
         if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0)
           throw errors.invalid({ ...info, kind: "Scale" }, name, [

@@ -11,10 +11,10 @@ import type { Logger } from "pino";
 import { apiVersionOf, lookupResource, type ResourceInfo } from "../api/resources.js";
 import type { KubeObject, Node, ObjectList, Pod } from "../api/types.js";
 import type { KvService } from "../store/kv-service.js";
-import { decode, duplicateJsonFields, readBody, YAML_TYPES } from "./body.js";
+import { decode, readBody, YAML_TYPES } from "./body.js";
 import { apiGroup, apiGroupList, apiVersions, openApiV3Doc, openApiV3Index, resourceList, versionInfo } from "./discovery.js";
 import { logTarget, proxyLogs } from "./logs.js";
-import { findUnknownFields, parseFieldSelector, parseLabelSelector, SelectorError, tableFor, type Matcher } from "./model.js";
+import { findDuplicateFields, findUnknownFields, parseFieldSelector, parseLabelSelector, SelectorError, strictDecodingError, tableFor, type Matcher } from "./model.js";
 import { negotiate, writeBody, type OutputFormat } from "./negotiate.js";
 import { Registry, type DeleteOptions, type ListQuery, type PatchKind, type WriteContext } from "./registry.js";
 import { parseRequestPath, type ResourceRequest } from "./request-info.js";
@@ -246,7 +246,7 @@ export class ApiServer {
       }
       const patch = decode(await readBody(req, this.opts.bodyLimit), type);
       if (t.subresource === "scale") return writeBody(res, 200, await this.registry.updateScale(info, t.namespace!, t.name, patch, kind, ctx), outFmt);
-      if (q.get("fieldValidation") === "Strict" && kind !== "json") this.checkStrict(info, patch, type === "application/apply-patch+yaml" ? "" : undefined);
+      if (q.get("fieldValidation") === "Strict" && kind !== "json") this.checkStrict(info, patch, true);
       const obj = await this.registry.patch(info, t.namespace, t.name, t.subresource, kind, patch, ctx);
       return writeBody(res, 200, obj, outFmt);
     }
@@ -289,17 +289,16 @@ export class ApiServer {
     const buf = await readBody(req, this.opts.bodyLimit);
     const body = decode(buf, type);
     if (q.get("fieldValidation") === "Strict" && !scale) {
-      const dups = YAML_TYPES.test(type) ? [] : duplicateJsonFields(buf.toString("utf8"));
-      this.checkStrict(info, body, undefined, dups);
+      this.checkStrict(info, body, false, findDuplicateFields(buf));
     }
     return body;
   }
 
-  private checkStrict(info: ResourceInfo, body: unknown, _mode?: string, dups: string[] = []): void {
-    const unknown = findUnknownFields(info, body);
-    if (unknown.length === 0 && dups.length === 0) return;
-    const msgs = [...unknown.map((f) => `unknown field "${f}"`), ...dups.map((f) => `duplicate field "${f}"`)];
-    throw errors.badRequest(`strict decoding error: ${msgs.join(", ")}`, [
+  private checkStrict(info: ResourceInfo, body: unknown, patch: boolean, dups: string[] = []): void {
+    const unknown = findUnknownFields(info, body, { allowDirectives: patch });
+    const message = strictDecodingError(unknown, dups);
+    if (message === undefined) return;
+    throw errors.badRequest(message, [
       ...unknown.map((f) => ({ reason: "FieldValueInvalid", message: `unknown field "${f}"`, field: f })),
       ...dups.map((f) => ({ reason: "FieldValueDuplicate", message: `duplicate field "${f}"`, field: f })),
     ]);
@@ -310,8 +309,12 @@ export class ApiServer {
     const buf = await readBody(req, this.opts.bodyLimit);
     if (buf.length > 0) {
       const body = decode(buf, (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim());
-      if (body !== null && typeof body === "object" && !Array.isArray(body)) opts = body as DeleteOptions;
-      else throw errors.badRequest("the body of a DELETE must be a DeleteOptions object");
+      if (body === null || typeof body !== "object" || Array.isArray(body)) throw errors.badRequest("the body of a DELETE must be a DeleteOptions object");
+      const kind = (body as { kind?: unknown }).kind;
+      if (kind !== undefined && kind !== "DeleteOptions") throw errors.badRequest(`the body of a DELETE must be a DeleteOptions object, not ${JSON.stringify(kind)}`);
+      opts = body as DeleteOptions;
+      const pre = opts.preconditions;
+      if (pre !== undefined && (pre === null || typeof pre !== "object")) throw errors.badRequest("preconditions must be an object");
     }
     const grace = q.get("gracePeriodSeconds");
     if (grace !== null) {
@@ -336,7 +339,7 @@ export class ApiServer {
     const ls = q.get("labelSelector");
     if (ls) lq.label = parseLabelSelector(ls);
     const fs = q.get("fieldSelector");
-    if (fs) lq.field = parseFieldSelector(fs);
+    if (fs) lq.field = parseFieldSelector(fs, t.info);
     const limit = q.get("limit");
     if (limit) {
       const n = Number(limit);
@@ -386,7 +389,7 @@ export class ApiServer {
     const ls = q.get("labelSelector");
     if (ls) label = parseLabelSelector(ls);
     const fs = q.get("fieldSelector");
-    if (fs) field = parseFieldSelector(fs);
+    if (fs) field = parseFieldSelector(fs, info);
     const rv = q.get("resourceVersion") ?? "";
     if (rv === "") await cache.waitFor(await this.registry.storage.currentRevision());
     const timeout = Number(q.get("timeoutSeconds") ?? "0");

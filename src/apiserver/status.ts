@@ -58,6 +58,8 @@ export const errors = {
       `${info.kind} "${name}" is invalid: ${causes.length === 1 ? causes[0]!.message : `[${causes.map((c) => c.message).join(", ")}]`}`,
       { name, group: info.group, kind: info.kind, causes },
     ),
+  invalidWith: (info: ResourceInfo, name: string, message: string, causes: StatusCause[]) =>
+    failure(422, "Invalid", message, { name, group: info.group, kind: info.kind, causes }),
   badRequest: (message: string, causes?: StatusCause[]) => failure(400, "BadRequest", message, causes ? { causes } : undefined),
   unauthorized: () => failure(401, "Unauthorized", "Unauthorized"),
   forbidden: (info: ResourceInfo | null, name: string, why: string) =>

@@ -65,6 +65,15 @@ export class ObjectStorage {
     }
   }
 
+  /** Whether a raw key (a reservation) exists. */
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await this.kv.range({ key: enc(key), countOnly: true }, false)).count > 0;
+    } catch (err) {
+      throw storeFailure(err);
+    }
+  }
+
   /** Keys under prefix from startKey on, at revision (0 = now). */
   async list(
     prefix: string,

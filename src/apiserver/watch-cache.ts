@@ -41,8 +41,8 @@ export interface CacheWatcher {
   onEnd(reason: string): void;
 }
 
-/** Most events kept for resumption; older watches relist (410 Gone). */
-export const WATCH_CACHE_WINDOW = 20_000;
+/** Most events kept for resumption; older watches relist (410 Gone). PINSETTER_WATCH_CACHE_WINDOW overrides it (tests). */
+export const WATCH_CACHE_WINDOW = Math.max(10, Number(process.env.PINSETTER_WATCH_CACHE_WINDOW) || 20_000);
 
 export class WatchCache {
   private readonly objects = new Map<string, KubeObject>();
