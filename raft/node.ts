@@ -17,6 +17,7 @@ import type {
   HardState,
   Message,
   MsgPropRefused,
+  MsgSnap,
   NodeId,
   RaftStatus,
   Ready,
@@ -144,7 +145,8 @@ type Input =
   | { kind: "read"; id: string }
   | { kind: "transfer"; to: NodeId }
   | { kind: "campaign" }
-  | { kind: "compact"; metadata: SnapshotMetadata; compactTo: number };
+  | { kind: "compact"; metadata: SnapshotMetadata; compactTo: number }
+  | { kind: "snapStatus"; to: NodeId; reject: boolean };
 
 /** Snapshot data is kept on disk only; the core holds metadata (data loaded when a follower needs it). */
 const NO_DATA = new Uint8Array(0);
@@ -497,6 +499,14 @@ export class RaftNode {
         case "compact":
           this.core.compact({ metadata: input.metadata, data: NO_DATA }, input.compactTo);
           break;
+        case "snapStatus": {
+          // The transport's verdict on a snapshot we sent, as etcd's
+          // ReportSnapshot: the follower leaves the snapshot state either way
+          // (on failure the leader retries at once instead of waiting).
+          const { role, term } = this.core.roleAndTerm();
+          if (role === "leader") this.core.step({ type: "snapStatus", from: input.to, to: this.id, term, reject: input.reject });
+          break;
+        }
       }
     }
     for (let i = 0; i < ticks; i++) this.core.tick();
@@ -590,14 +600,30 @@ export class RaftNode {
   }
 
   private async sendSnapshots(messages: Message[]): Promise<void> {
+    let snapshot: Snapshot | null;
     try {
-      const snapshot = await this.opts.storage.loadSnapshot();
+      snapshot = await this.opts.storage.loadSnapshot();
       if (!snapshot) throw new Error("a follower needs a snapshot but none is stored");
-      this.opts.transport.send(messages.map((m) => ({ ...m, snapshot }) as Message));
-      this.log.info({ to: messages.map((m) => m.to), index: snapshot.metadata.index, bytes: snapshot.data.length }, "sent snapshot");
     } catch (err) {
-      // The follower stays in snapshot state; the core retries after a while.
       this.log.error({ err }, "could not load the snapshot to send");
+      for (const m of messages) this.enqueue({ kind: "snapStatus", to: m.to, reject: true });
+      return;
+    }
+    const transport = this.opts.transport;
+    for (const m of messages) {
+      const msg = { ...m, snapshot } as MsgSnap;
+      if (!transport.sendSnapshot) {
+        transport.send([msg]);
+        continue;
+      }
+      this.log.info({ to: m.to, index: snapshot.metadata.index, bytes: snapshot.data.length }, "sending snapshot");
+      transport.sendSnapshot(msg).then(
+        () => this.enqueue({ kind: "snapStatus", to: m.to, reject: false }),
+        (err: unknown) => {
+          this.log.warn({ to: m.to, err: err instanceof Error ? err.message : String(err) }, "snapshot not delivered; the leader will retry");
+          this.enqueue({ kind: "snapStatus", to: m.to, reject: true });
+        },
+      );
     }
   }
 

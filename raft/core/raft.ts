@@ -697,7 +697,10 @@ export class RaftCore {
         if (pr && pr.state === "snapshot") {
           pr.becomeProbe();
           if (m.reject) pr.next = pr.match + 1;
-          pr.probeSent = !m.reject; // on success wait for the follower's ack before probing
+          // Either way wait before probing: on success for the follower's ack,
+          // on failure (the transfer broke) for a heartbeat response, so a
+          // follower that is down is not sent snapshot after snapshot (etcd).
+          pr.probeSent = true;
         }
         return;
       }

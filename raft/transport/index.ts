@@ -11,6 +11,7 @@ export {
   type TransportStats,
   type WebSocketTransportOptions,
 } from "./websocket.js";
+export { SNAPSHOT_PATH, SNAPSHOT_WINDOW } from "./snapshot-stream.js";
 export {
   MemoryNetwork,
   MemoryTransport,

@@ -6,7 +6,7 @@
 // shape (Uint8Array data comes back as Buffer) and bad messages are dropped
 // the same way. Links can be cut one way or both, or a member isolated.
 
-import type { Message, NodeId } from "../core/types.js";
+import type { Message, MsgSnap, NodeId } from "../core/types.js";
 import type { MessageHandler, PeerAddress, Transport } from "./types.js";
 import { decodeFrame, encodeFrame, validateMessage } from "./validate.js";
 
@@ -189,6 +189,16 @@ export class MemoryTransport implements Transport {
 
   onMessage(handler: MessageHandler): void {
     this.handler = handler;
+  }
+
+  /** Delivers like send(); rejects when the link is cut or the receiver is gone (the twin of a failed transfer). */
+  sendSnapshot(message: MsgSnap): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("MemoryTransport: closed"));
+    if (!this.network.canReach(this.id, message.to) || !this.peers.has(message.to)) {
+      return Promise.reject(new Error(`MemoryTransport: ${message.to} unreachable for a snapshot`));
+    }
+    this.network.route(this, [message]);
+    return new Promise((resolve) => setImmediate(resolve));
   }
 
   addPeer(peer: PeerAddress): void {

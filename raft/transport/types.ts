@@ -3,7 +3,7 @@
 // dropped (Raft retries on its own). Two implementations: WebSocket (real)
 // and memory (tests).
 
-import type { Message, NodeId } from "../core/types.js";
+import type { Message, MsgSnap, NodeId } from "../core/types.js";
 
 export interface PeerAddress {
   id: NodeId;
@@ -19,6 +19,14 @@ export interface Transport {
   /** Queues messages for their `to` peers; never throws, drops when a queue is full. */
   send(messages: Message[]): void;
   onMessage(handler: MessageHandler): void;
+  /**
+   * Sends a snapshot message apart from the other traffic (in chunks with
+   * flow control where the transport has a frame limit). Resolves once the
+   * peer received all of it and handed it to Raft, rejects if it could not:
+   * the driver reports either outcome to Raft (snapStatus). Optional: without
+   * it the driver sends snapshots with send() and reports nothing.
+   */
+  sendSnapshot?(message: MsgSnap): Promise<void>;
   addPeer(peer: PeerAddress): void;
   removePeer(id: NodeId): void;
   /** Closes every socket and timer it owns. */

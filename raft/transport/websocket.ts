@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Socket } from "node:net";
 import { pino, type Logger } from "pino";
 import { WebSocket, WebSocketServer, type ClientOptions, type RawData, type ServerOptions } from "ws";
-import type { Message, NodeId } from "../core/types.js";
+import type { Message, MsgSnap, NodeId } from "../core/types.js";
 import {
   createHello,
   createWelcome,
@@ -30,6 +30,7 @@ import {
   type Refusal,
   type Secret,
 } from "./handshake.js";
+import { SNAPSHOT_PATH, SnapshotReceiver, SnapshotSender, type ReceiverFrame } from "./snapshot-stream.js";
 import type { MessageHandler, PeerAddress, Transport } from "./types.js";
 import { decodeFrame, encodeFrame, validateFrame, type Validated } from "./validate.js";
 
@@ -88,6 +89,12 @@ export interface WebSocketTransportOptions {
   maxPendingHandshakes?: number;
   /** Random source in [0, 1) for back-off jitter. Default Math.random. */
   random?: () => number;
+  /** Chunk size of a snapshot on its own connection (capped below maxFrameBytes). Default 1 MiB. */
+  snapshotChunkBytes?: number;
+  /** Largest snapshot accepted. Default 4 GiB. */
+  maxSnapshotBytes?: number;
+  /** A snapshot transfer that makes no progress for this long fails. Default 10 s. */
+  snapshotIdleMs?: number;
 }
 
 export interface PeerStats {
@@ -172,6 +179,12 @@ export class WebSocketTransport implements Transport {
   private readonly maxPendingHandshakes: number;
   private readonly random: () => number;
   private readonly replay: ReplayGuard;
+  private readonly snapshotChunkBytes: number;
+  private readonly maxSnapshotBytes: number;
+  private readonly snapshotIdleMs: number;
+  /** Snapshot connections, both directions: terminated by close(). */
+  private readonly snapshotSockets = new Set<WebSocket>();
+  private snapWss: WebSocketServer | null = null;
 
   private readonly peers = new Map<NodeId, Peer>();
   private readonly conns = new Set<Conn>();
@@ -207,6 +220,9 @@ export class WebSocketTransport implements Transport {
     this.maxPendingHandshakes = positive("maxPendingHandshakes", o.maxPendingHandshakes ?? 64);
     this.random = o.random ?? Math.random;
     this.replay = new ReplayGuard(this.maxClockSkewMs);
+    this.snapshotChunkBytes = Math.min(positive("snapshotChunkBytes", o.snapshotChunkBytes ?? 1024 * 1024), Math.max(1, this.maxFrameBytes - 4096));
+    this.maxSnapshotBytes = positive("maxSnapshotBytes", o.maxSnapshotBytes ?? 4 * 1024 * 1024 * 1024);
+    this.snapshotIdleMs = positive("snapshotIdleMs", o.snapshotIdleMs ?? 10_000);
     for (const p of o.peers) this.addPeer(p);
   }
 
@@ -228,17 +244,31 @@ export class WebSocketTransport implements Transport {
       res.end("pinsetter raft peer endpoint: WebSocket only\n");
     });
     const serverOptions: ServerOptions & WsCloseTimeout = {
-      server: http,
-      path: RAFT_PATH,
+      noServer: true,
       maxPayload: this.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
       closeTimeout: this.handshakeTimeoutMs,
     };
     const wss = new WebSocketServer(serverOptions);
+    const snapWss = new WebSocketServer(serverOptions);
     this.http = http;
     this.wss = wss;
-    wss.on("connection", (ws, req) => this.accept(ws, req));
+    this.snapWss = snapWss;
+    // Two endpoints on raftPort: peer connections and snapshot transfers.
+    http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      socket.on("error", (err) => this.log.debug({ err }, "peer upgrade socket error"));
+      const path = (req.url ?? "").split("?")[0];
+      const target = path === RAFT_PATH ? wss : path === SNAPSHOT_PATH ? snapWss : null;
+      if (target === null || this.closed) {
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      target.handleUpgrade(req, socket, head, (ws) => target.emit("connection", ws, req));
+    });
+    wss.on("connection", (ws: WebSocket, req: IncomingMessage) => this.accept(ws, req));
+    snapWss.on("connection", (ws: WebSocket, req: IncomingMessage) => this.acceptSnapshot(ws, req));
+    snapWss.on("error", (err) => this.log.debug({ err }, "snapshot server error"));
     // The server's errors are re-emitted by wss; listen() failures are reported below.
     wss.on("error", (err) => this.log.debug({ err }, "websocket server error"));
     try {
@@ -272,6 +302,86 @@ export class WebSocketTransport implements Transport {
         this.log.error({ err, type: m?.type, to: m?.to }, "cannot queue outbound message; dropped");
       }
     }
+  }
+
+  /**
+   * Sends a snapshot message on its own connection, in chunks with flow
+   * control. Resolves once the peer has the whole snapshot and handed it to
+   * Raft; rejects if it cannot (unreachable, refused, stalled, closed).
+   */
+  sendSnapshot(m: MsgSnap): Promise<void> {
+    const peer = this.peers.get(m.to);
+    if (!this.started || this.closed) return Promise.reject(new Error("transport not running"));
+    if (!peer) return Promise.reject(new Error(`snapshot to ${m.to}, which is not a peer`));
+    const { host, port } = peer.address;
+    return new Promise<void>((resolve, reject) => {
+      const clientOptions: ClientOptions & WsCloseTimeout = {
+        localAddress: this.self.host,
+        handshakeTimeout: this.handshakeTimeoutMs,
+        maxPayload: this.maxFrameBytes,
+        perMessageDeflate: false,
+        followRedirects: false,
+        closeTimeout: this.handshakeTimeoutMs,
+      };
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(`ws://${urlHost(host)}:${port}${SNAPSHOT_PATH}`, clientOptions);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      this.snapshotSockets.add(ws);
+      const started = Date.now();
+      let settled = false;
+      let hello: Hello | null = null;
+      let idle: NodeJS.Timeout | null = null;
+      const settle = (err: Error | null): void => {
+        if (settled) return;
+        settled = true;
+        if (idle) clearTimeout(idle);
+        this.snapshotSockets.delete(ws);
+        if (err) {
+          this.log.warn({ peer: m.to, index: m.snapshot.metadata.index, err: err.message }, "snapshot transfer failed");
+          ws.terminate();
+          reject(err);
+        } else {
+          this.log.info(
+            { peer: m.to, index: m.snapshot.metadata.index, bytes: m.snapshot.data.byteLength, ms: Date.now() - started },
+            "snapshot transfer complete",
+          );
+          ws.close(1000, "done");
+          resolve();
+        }
+      };
+      const touch = (): void => {
+        if (idle) clearTimeout(idle);
+        idle = setTimeout(() => settle(new Error(`snapshot transfer to ${m.to} made no progress for ${this.snapshotIdleMs} ms`)), this.snapshotIdleMs);
+      };
+      touch();
+      const sender = new SnapshotSender(m, this.snapshotChunkBytes, (frame) => ws.send(frame, { binary: true }));
+      ws.on("open", () => {
+        hello = createHello(this.secret, this.self.id, m.to, Date.now());
+        ws.send(encodeFrame(hello));
+      });
+      ws.on("message", (data, isBinary) => {
+        touch();
+        const decoded = isBinary ? decodeFrame(toBuffer(data)) : { ok: false as const, reason: "text frame" };
+        if (!decoded.ok) return settle(new Error(`snapshot receiver sent an undecodable frame: ${decoded.reason}`));
+        if (hello !== null && !welcomed) {
+          const r = verifyWelcome(decoded.value, this.secret, hello);
+          if (!r.ok) return settle(new Error(`snapshot receiver failed the handshake (${r.code}): ${r.reason}`));
+          welcomed = true;
+          sender.begin();
+          return;
+        }
+        const step = sender.onFrame(decoded.value);
+        if (step === "done") settle(null);
+        else if (step !== "more") settle(new Error(step.fail));
+      });
+      let welcomed = false;
+      ws.on("error", (err) => settle(err));
+      ws.on("close", (code, reason) => settle(new Error(`snapshot connection closed (${code} ${reason.toString()})`)));
+    });
   }
 
   /** Sets the handler every delivered message goes to (replaces any earlier one). */
@@ -548,6 +658,82 @@ export class WebSocketTransport implements Transport {
     this.establish(peer, conn);
   }
 
+  /** An inbound snapshot transfer: hello, then head and chunks; delivered whole, answered done or fail. */
+  private acceptSnapshot(ws: WebSocket, req: IncomingMessage): void {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if (this.closed) {
+      ws.terminate();
+      return;
+    }
+    this.snapshotSockets.add(ws);
+    let receiver: SnapshotReceiver | null = null;
+    let idle: NodeJS.Timeout | null = null;
+    let over = false;
+    const end = (): void => {
+      over = true;
+      if (idle) clearTimeout(idle);
+      this.snapshotSockets.delete(ws);
+    };
+    const touch = (): void => {
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(() => {
+        this.log.warn({ remote }, "snapshot transfer stalled; dropped");
+        end();
+        ws.terminate();
+      }, receiver === null ? this.handshakeTimeoutMs : this.snapshotIdleMs);
+    };
+    touch();
+    const reply = (f: ReceiverFrame): void => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(f), { binary: true });
+    };
+    ws.on("message", (data, isBinary) => {
+      if (over) return;
+      const decoded = isBinary ? decodeFrame(toBuffer(data)) : { ok: false as const, reason: "text frame" };
+      if (receiver === null) {
+        if (!decoded.ok) {
+          end();
+          ws.close(CloseCode.refused, "malformed");
+          return;
+        }
+        const r = verifyHello(decoded.value, this.secret, {
+          self: this.self.id,
+          // Any known member may send us a snapshot, whichever side dials the peer connection.
+          acceptsPeer: (id) => (this.peers.has(id) ? null : { ok: false, code: "unknown-member", reason: `"${id}" is not a member this one knows` }),
+          now: Date.now(),
+          maxClockSkewMs: this.maxClockSkewMs,
+          replay: this.replay,
+        });
+        if (!r.ok) {
+          this.counters.refusedHandshakes++;
+          this.log.warn({ remote, code: r.code }, `refused snapshot connection: ${r.reason}`);
+          end();
+          ws.close(CloseCode.refused, r.code);
+          return;
+        }
+        receiver = new SnapshotReceiver(r.value.from, this.self.id, this.maxSnapshotBytes, reply);
+        ws.send(encodeFrame(createWelcome(this.secret, r.value)));
+        touch();
+        return;
+      }
+      touch();
+      const result = receiver.onFrame(decoded);
+      if (result === null) return;
+      if ("fail" in result) {
+        this.log.warn({ remote, reason: result.fail }, "snapshot transfer refused");
+        reply({ kind: "snapFail", reason: result.fail });
+        end();
+        ws.close(1000, "failed");
+        return;
+      }
+      this.log.info({ from: result.message.from, index: result.message.snapshot.metadata.index, bytes: result.message.snapshot.data.byteLength }, "snapshot received");
+      this.deliver(result.message);
+      reply({ kind: "snapDone" });
+      end();
+    });
+    ws.on("error", (err) => this.log.debug({ err, remote }, "snapshot connection error"));
+    ws.on("close", () => end());
+  }
+
   private acceptsPeer(id: NodeId): Refusal | null {
     const peer = this.peers.get(id);
     if (!peer) return { ok: false, code: "unknown-member", reason: `"${id}" is not a member this one knows` };
@@ -730,6 +916,8 @@ export class WebSocketTransport implements Transport {
       this.cancelReconnect(peer);
       peer.outbox.clear();
     }
+    for (const ws of this.snapshotSockets) ws.terminate();
+    this.snapshotSockets.clear();
     const closing: Promise<void>[] = [];
     for (const conn of this.conns) {
       this.detach(conn);
@@ -742,6 +930,9 @@ export class WebSocketTransport implements Transport {
     this.wss = null;
     this.http = null;
     if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+    const snapWss = this.snapWss;
+    this.snapWss = null;
+    if (snapWss) await new Promise<void>((resolve) => snapWss.close(() => resolve()));
     if (http) {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -4,7 +4,7 @@
 import { createServer as createNetServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import type { Message, MsgApp, MsgHeartbeat, NodeId } from "../../raft/core/types.js";
+import type { Message, MsgApp, MsgHeartbeat, MsgSnap, NodeId } from "../../raft/core/types.js";
 import {
   CloseCode,
   MemoryNetwork,
@@ -297,6 +297,78 @@ describe("WebSocketTransport", () => {
       again.ws.send(encodeFrame([heartbeat("a", "b", 1)]));
       await waitFor("delivery", () => b.inbox.length === 1);
     });
+  });
+
+  it("a snapshot many times the frame limit arrives whole on its own connection, heartbeats flowing meanwhile", async () => {
+    const aAddr = { id: "a", host: HOST.a, port: await freePort(HOST.a) };
+    const bAddr = { id: "b", host: HOST.b, port: await freePort(HOST.b) };
+    // 2 MiB frames; a 48 MiB snapshot (the same holds at 64 MiB frames and GiB snapshots).
+    const a = member(aAddr, [bAddr], { maxFrameBytes: 2 * 1024 * 1024 });
+    const b = member(bAddr, [aAddr], { maxFrameBytes: 2 * 1024 * 1024 });
+    await a.t.start();
+    await b.t.start();
+    await waitFor("connected", () => connected(a.t, "b") && connected(b.t, "a"));
+    const data = Buffer.alloc(48 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32LE(i, i);
+    const snap: MsgSnap = { type: "snap", from: "a", to: "b", term: 3, snapshot: { metadata: { index: 1000, term: 3, conf: { voters: ["a", "b"], learners: [] } }, data } };
+    let beats = 0;
+    const beating = setInterval(() => a.t.send([heartbeat("a", "b", ++beats)]), 5);
+    let sent: Promise<void>;
+    try {
+      sent = a.t.sendSnapshot(snap);
+      await waitFor("a heartbeat overtakes the snapshot", () => b.inbox.some((m) => m.type === "heartbeat" && m.commit >= 3) && !b.inbox.some((m) => m.type === "snap"), 20_000);
+      await sent;
+    } finally {
+      clearInterval(beating);
+    }
+    const got = b.inbox.filter((m): m is MsgSnap => m.type === "snap");
+    expect(got).toHaveLength(1);
+    expect(got[0]!.snapshot.metadata).toEqual(snap.snapshot.metadata);
+    expect(Buffer.compare(Buffer.from(got[0]!.snapshot.data), data)).toBe(0);
+    // The peer connection was never dropped for it.
+    expect(connected(a.t, "b")).toBe(true);
+  });
+
+  it("a snapshot whose receiver dies mid-transfer fails; once it is back, a new transfer completes", async () => {
+    const aAddr = { id: "a", host: HOST.a, port: await freePort(HOST.a) };
+    const bAddr = { id: "b", host: HOST.b, port: await freePort(HOST.b) };
+    const a = member(aAddr, [bAddr], { maxFrameBytes: 1024 * 1024, snapshotChunkBytes: 64 * 1024, snapshotIdleMs: 2000 });
+    let b = member(bAddr, [aAddr], { maxFrameBytes: 1024 * 1024 });
+    await a.t.start();
+    await b.t.start();
+    await waitFor("connected", () => connected(a.t, "b"));
+    const data = Buffer.alloc(64 * 1024 * 1024, 7);
+    const snap: MsgSnap = { type: "snap", from: "a", to: "b", term: 3, snapshot: { metadata: { index: 9, term: 3, conf: { voters: ["a", "b"], learners: [] } }, data } };
+    const first = a.t.sendSnapshot(snap).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    await sleep(50); // some chunks are through
+    await b.t.close(); // the receiver dies
+    const err = await first;
+    expect(err).toBeInstanceOf(Error);
+    expect(b.inbox.some((m) => m.type === "snap")).toBe(false);
+    // A receiver that is down refuses at once (no hang).
+    await expect(a.t.sendSnapshot(snap)).rejects.toThrow();
+    b = member(bAddr, [aAddr], { maxFrameBytes: 1024 * 1024 });
+    await b.t.start();
+    await waitFor("reconnected", () => connected(a.t, "b"));
+    await a.t.sendSnapshot(snap);
+    const got = b.inbox.filter((m): m is MsgSnap => m.type === "snap");
+    expect(got).toHaveLength(1);
+    expect(got[0]!.snapshot.data.byteLength).toBe(data.length);
+  });
+
+  it("a snapshot from a member the receiver does not know is refused", async () => {
+    const aAddr = { id: "a", host: HOST.a, port: await freePort(HOST.a) };
+    const bAddr = { id: "b", host: HOST.b, port: await freePort(HOST.b) };
+    const a = member(aAddr, [bAddr]);
+    const b = member(bAddr, []); // b does not know a
+    await a.t.start();
+    await b.t.start();
+    const snap: MsgSnap = { type: "snap", from: "a", to: "b", term: 1, snapshot: { metadata: { index: 1, term: 1, conf: { voters: ["a"], learners: [] } }, data: Buffer.alloc(10) } };
+    await expect(a.t.sendSnapshot(snap)).rejects.toThrow();
+    expect(b.inbox).toEqual([]);
   });
 
   it("reconnects to a peer that restarts, whichever side restarts, and messages flow both ways again", async () => {
