@@ -176,6 +176,17 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     expect(summary.node.nodeName).toBe(NODE.name);
     expect(summary.pods[0]!.podRef.name).toBe("web-1");
     expect(summary.pods[0]!.containers[0]!.memory.workingSetBytes).toBeGreaterThan(0);
+    // follow=true streams: the first chunk comes while the container runs on.
+    const followed = await new Promise<string>((resolve, reject) => {
+      const req = http.get({ host: NODE.host, port: NODE.kubeletPort, path: "/containerLogs/default/web-1/web?follow=true&timestamps=true", headers: { Authorization: `Bearer ${TOKEN}` }, agent: false }, (res) => {
+        res.once("data", (c: Buffer) => {
+          req.destroy();
+          resolve(c.toString());
+        });
+      });
+      req.on("error", reject);
+    });
+    expect(followed).toMatch(/^\d{4}-\d\d-\d\dT\S+ pod web-1 on /);
     // Through the API server's pods/log.
     let viaApi = "";
     const h = client.logs("default", "web-1", { container: "web" }, (t) => (viaApi += t));
@@ -216,7 +227,12 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
       spec: {
         nodeName: NODE.name,
         terminationGracePeriodSeconds: 2,
-        volumes: [{ name: "shared", emptyDir: {} }, { name: "site", configMap: { name: "site" } }, { name: "creds", secret: { secretName: "creds" } }],
+        volumes: [
+          { name: "shared", emptyDir: {} },
+          { name: "site", configMap: { name: "site" } },
+          { name: "creds", secret: { secretName: "creds" } },
+          { name: "out", hostPath: { path: join(dir, "out") } },
+        ],
         initContainers: [{ name: "prepare", image: TEST_IMAGE, command: ["sh", "-c", "echo prepared > /shared/init.txt"], volumeMounts: [{ name: "shared", mountPath: "/shared" }] }],
         containers: [
           {
@@ -225,7 +241,8 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
             command: ["sh", "-c", 'cat /shared/init.txt /site/greeting.txt; cat /creds/password; echo; echo "mode=$MODE pw=$PW"; exec sleep 3600'],
             env: [{ name: "PW", valueFrom: { secretKeyRef: { name: "creds", key: "password" } } }],
             envFrom: [{ configMapRef: { name: "site" } }],
-            volumeMounts: [{ name: "shared", mountPath: "/shared" }, { name: "site", mountPath: "/site" }, { name: "creds", mountPath: "/creds" }],
+            volumeMounts: [{ name: "shared", mountPath: "/shared" }, { name: "site", mountPath: "/site" }, { name: "creds", mountPath: "/creds" }, { name: "out", mountPath: "/out" }],
+            lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo prestop ran > /out/prestop.txt"] } } },
           },
           {
             // Alive while /tmp/alive exists; the test removes it to fail the probe.
@@ -283,6 +300,7 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
 
     await client.delete("pods", "default", "full");
     await waitFor("full's containers removed", async () => (await podContainers(uid)).length === 0, 30_000);
+    expect(readFileSync(join(dir, "out", "prestop.txt"), "utf8")).toBe("prestop ran\n");
   }, 180_000);
 
   it("a container killed through Docker is restarted (restartCount 1); a pod deleted while its node was down is cleaned up on return", async () => {
@@ -301,6 +319,9 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
       30_000,
     );
     expect(restarted.lastState?.terminated?.exitCode).toBe(137);
+    const previous = await kubeletGet("/containerLogs/default/web-2/web?previous=true");
+    expect(previous.body).toMatch(/^pod web-2 on /);
+    expect((await kubeletGet("/containerLogs/default/web-2/web?tailLines=x")).status).toBe(400);
 
     await stop(node, "SIGKILL");
     // Force-delete (grace 0) while the node is away: the object goes at once.
