@@ -3,13 +3,14 @@
 
 import type { Logger } from "pino";
 import type { KubeClient } from "../client/kube-client.js";
-import { Scheduler } from "./scheduler.js";
+import { Scheduler, type SchedulerOptions } from "./scheduler.js";
 
 export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-export function startScheduler(opts: { client: KubeClient; logger: Logger; schedulerName?: string }): RunningScheduler {
+/** Starts the loop; `opts` may also pick a profile or a placer (SchedulerOptions), e.g. a batch placer. */
+export function startScheduler(opts: { client: KubeClient; logger: Logger; schedulerName?: string } & Partial<SchedulerOptions>): RunningScheduler {
   const s = new Scheduler(opts);
   const started = s.start().catch((err: unknown) => opts.logger.error({ err, component: "scheduler" }, "scheduler failed to start"));
   return {

@@ -232,7 +232,11 @@ export class Scheduler {
     } catch (err) {
       this.cache.forget(pi.key);
       if (!this.running) return;
-      if (err instanceof KubeApiError && err.notFound) {
+      // Gone, or 409: already bound (another scheduler, an older leader), being deleted, or a
+      // new pod under the same name. None of these is ours to retry; a new pod comes back
+      // through the watch.
+      if (err instanceof KubeApiError && (err.notFound || err.conflict)) {
+        this.log.debug({ pod: pi.key, node, err: err.message }, "binding refused");
         this.queue.done(pi.key);
         return;
       }
