@@ -3,6 +3,7 @@
 // stored objects (scheduler, controllers, kubelet, kubectl) find them set.
 // Defaulting mutates the object in place and never overwrites a set field.
 
+import { compareQuantity } from "./quantity.js";
 import type { ResourceInfo } from "./resources.js";
 import type {
   Container,
@@ -119,6 +120,41 @@ function defaultTemplate(t: PodTemplateSpec | undefined): void {
   if (isRecord(t.spec)) defaultPodSpec(t.spec);
 }
 
+const QOS_RESOURCES = ["cpu", "memory"];
+
+/**
+ * The pod's QoS class as Kubernetes computes it: BestEffort when no container
+ * sets a cpu or memory request or limit, Guaranteed when every container's
+ * cpu and memory limits are set and equal to its requests, Burstable otherwise.
+ */
+export function computeQosClass(spec: PodSpec): "Guaranteed" | "Burstable" | "BestEffort" {
+  const all = [...(Array.isArray(spec.initContainers) ? spec.initContainers : []), ...(Array.isArray(spec.containers) ? spec.containers : [])];
+  let any = false;
+  let guaranteed = true;
+  for (const c of all) {
+    const req: Record<string, unknown> = isRecord(c?.resources?.requests) ? c.resources.requests : {};
+    const lim: Record<string, unknown> = isRecord(c?.resources?.limits) ? c.resources.limits : {};
+    for (const r of QOS_RESOURCES) {
+      const zero = (v: unknown): boolean => v === undefined || v === null || v === 0 || v === "0";
+      if (!zero(req[r]) || !zero(lim[r])) any = true;
+      if (zero(lim[r])) guaranteed = false;
+      // Requests equal limits when unset (they default to the limits).
+      else if (!zero(req[r]) && compareQuantitySafe(req[r], lim[r]) !== 0) guaranteed = false;
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+function compareQuantitySafe(a: unknown, b: unknown): number {
+  try {
+    return compareQuantity(String(a), String(b));
+  } catch {
+    // An invalid quantity is refused by validation; here it only decides a class.
+    return -1;
+  }
+}
+
 function defaultPod(obj: KubeObject): void {
   const spec = obj.spec;
   if (!isRecord(spec)) return;
@@ -128,6 +164,7 @@ function defaultPod(obj: KubeObject): void {
   if (!isRecord(obj.status)) return;
   const status = obj.status as Record<string, unknown>;
   setDefault(status, "phase", "Pending");
+  setDefault(status, "qosClass", computeQosClass(spec as unknown as PodSpec));
 }
 
 function defaultService(svc: Service): void {

@@ -180,3 +180,20 @@ describe("other kinds", () => {
     expect(() => defaulted("svc", {})).not.toThrow();
   });
 });
+
+describe("QoS class", () => {
+  it.each([
+    [[{ name: "a" }], "BestEffort"],
+    [[{ name: "a", resources: { limits: { cpu: "1", memory: "1Gi" } } }], "Guaranteed"],
+    [[{ name: "a", resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "1000m", memory: "1024Mi" } } }], "Guaranteed"],
+    [[{ name: "a", resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "500m" } } }], "Burstable"],
+    [[{ name: "a", resources: { requests: { cpu: "100m" } } }], "Burstable"],
+    [[{ name: "a", resources: { limits: { cpu: "1" } } }], "Burstable"],
+    [[{ name: "a", resources: { limits: { cpu: "1", memory: "1Gi" } } }, { name: "b" }], "Burstable"],
+  ])("%j -> %s", async (containers, want) => {
+    const { computeQosClass } = await import("../../src/api/defaults.js");
+    expect(computeQosClass({ containers } as never)).toBe(want);
+    const pod = defaulted("pods", { metadata: { name: "p" }, spec: { containers: containers.map((c) => ({ ...c, image: "x" })) } });
+    expect(pod.status.qosClass).toBe(want);
+  });
+});
