@@ -365,6 +365,41 @@ describe("deployments", () => {
   });
 });
 
+describe("replica sets", () => {
+  it("adopt a matching orphan instead of creating, release a relabelled pod and replace it; minReadySeconds delays availability", async () => {
+    const ns = "adopt";
+    await createNamespace(ns);
+    const orphan: Pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "stray", namespace: ns, labels: { app: "rs" } }, spec: { containers: [{ name: "c", image: "pinsetter/busybox:1" }] } };
+    await client.create("pods", orphan);
+    const rs: ReplicaSet = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name: "rs", namespace: ns },
+      spec: { replicas: 3, minReadySeconds: 3, selector: { matchLabels: { app: "rs" } }, template: { metadata: { labels: { app: "rs" } }, spec: { containers: [{ name: "c", image: "pinsetter/busybox:1" }] } } },
+    };
+    const created = await client.create<ReplicaSet>("replicasets", rs);
+    const ready = await until("3 ready", async () => {
+      const r = await client.get<ReplicaSet>("replicasets", ns, "rs");
+      return r.status?.readyReplicas === 3 ? r : null;
+    });
+    const readyAt = Date.now();
+    expect(ready.status!.availableReplicas ?? 0).toBeLessThan(3); // ready, not yet for minReadySeconds
+    await until("3 available", async () => (await client.get<ReplicaSet>("replicasets", ns, "rs")).status?.availableReplicas === 3);
+    expect(Date.now() - readyAt).toBeGreaterThan(500);
+
+    const pods = await podsOf(ns, "rs");
+    expect(pods).toHaveLength(3);
+    const stray = pods.find((p) => p.metadata.name === "stray")!;
+    expect(stray.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "ReplicaSet", uid: created.metadata.uid, controller: true })]);
+
+    await client.patch("pods", ns, "stray", { metadata: { labels: { app: "elsewhere" } } }, "merge");
+    await until("released and replaced", async () => {
+      const released = await client.get<Pod>("pods", ns, "stray");
+      return (released.metadata.ownerReferences ?? []).length === 0 && (await podsOf(ns, "rs")).length === 3;
+    });
+  });
+});
+
 describe("a new set of controllers takes over (as after a leader change)", () => {
   it("mid-creation of 60 pods and mid-rollout, ending with exactly the desired pods and one complete rollout", async (ctx) => {
     if (!inProcess) ctx.skip(); // the masters run the controllers: leader failover is tested with the masters
