@@ -105,6 +105,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   async listContainers(): Promise<RuntimeContainer[]> {
     const list = await this.docker.listContainers({ all: true, filters: this.nodeFilter() });
+    const ids = new Set(list.map((c) => c.Id));
+    for (const id of this.exitedCache.keys()) if (!ids.has(id)) this.exitedCache.delete(id);
     const out: RuntimeContainer[] = [];
     for (const c of list) {
       const l = c.Labels ?? {};
@@ -250,6 +252,13 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       await this.pull(ref, signal);
     } catch (err) {
+      // ARCHITECTURE §6: images are built locally and no registry is reachable, while the
+      // API defaults untagged and :latest images to Always. A failed pull of an image that
+      // is present runs the local copy rather than failing every such pod.
+      if (present) {
+        this.log.warn({ image, err: (err as Error).message }, "pull failed (imagePullPolicy Always); using the local image");
+        return;
+      }
       throw new ImageError("ErrImagePull", `failed to pull image "${image}": ${(err as Error).message}`);
     }
   }

@@ -120,5 +120,8 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
     await expect(rt.ensureImage("pinsetter/does-not-exist:9", "Never")).rejects.toMatchObject({ reason: "ErrImageNeverPull" });
     await expect(rt.ensureImage("pinsetter/does-not-exist:9", "IfNotPresent")).rejects.toMatchObject({ reason: "ErrImagePull" });
     await expect(rt.ensureImage(TEST_IMAGE, "IfNotPresent")).resolves.toBeUndefined();
+    // Always with no registry: the local copy runs (a missing one is ErrImagePull).
+    await expect(rt.ensureImage(TEST_IMAGE, "Always")).resolves.toBeUndefined();
+    await expect(rt.ensureImage("pinsetter/does-not-exist:9", "Always")).rejects.toMatchObject({ reason: "ErrImagePull" });
   }, 120_000);
 });
