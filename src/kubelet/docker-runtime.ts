@@ -76,7 +76,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async start(): Promise<void> {
-    await this.docker.ping();
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw new Error(`cannot reach the Docker engine (DOCKER_HOST or /var/run/docker.sock; scripts/ can start one): ${(err as Error).message}`);
+    }
     await this.ensurePauseImage();
     this.watchEvents();
   }

@@ -117,6 +117,11 @@ export class Kubelet implements KubeletEndpoints {
       onUpdate: (_old, pod) => this.podChanged(pod),
       onDelete: (pod) => {
         const uid = pod.metadata.uid ?? "";
+        // A pod this kubelet already terminated (and deleted) needs nothing more.
+        if (!this.workers.has(uid)) {
+          this.podsByUid.delete(uid);
+          return;
+        }
         this.podsByUid.set(uid, pod);
         this.workers.removed(pod);
       },
