@@ -271,3 +271,71 @@ describe("strategicMergePatch", () => {
     expect(got.spec.template.spec.containers).toEqual([{ name: "web", image: "nginx:2", resources: { limits: { cpu: "1" } } }]);
   });
 });
+
+describe("the patch kubectl 1.32 apply computed from our OpenAPI v3 (recorded)", () => {
+  // kubectl apply of a Deployment, then again after an edit that changed the
+  // image, replaced env B by C, removed the "side" container and changed a
+  // capability: this is the body it sent (last-applied annotation left out).
+  const recorded = {
+    spec: {
+      template: {
+        spec: {
+          "$setElementOrder/containers": [{ name: "web" }],
+          containers: [
+            {
+              "$setElementOrder/env": [{ name: "A" }, { name: "C" }],
+              env: [{ name: "C", value: "3" }, { $patch: "delete", name: "B" }],
+              image: "nginx:2",
+              name: "web",
+              securityContext: { capabilities: { add: ["SYS_TIME"] } },
+            },
+            { $patch: "delete", name: "side" },
+          ],
+        },
+      },
+    },
+  };
+  const live = {
+    metadata: { name: "web", namespace: "default", labels: { extra: "set-by-someone-else" } },
+    spec: {
+      replicas: 5,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          containers: [
+            {
+              name: "web",
+              image: "nginx:1",
+              env: [{ name: "A", value: "1" }, { name: "B", value: "2" }],
+              ports: [{ containerPort: 80, name: "http", protocol: "TCP" }],
+              resources: { limits: { cpu: "1" }, requests: { cpu: "1" } },
+              securityContext: { capabilities: { add: ["NET_ADMIN"] } },
+              imagePullPolicy: "IfNotPresent",
+            },
+            { name: "side", image: "busybox", imagePullPolicy: "Always" },
+          ],
+          restartPolicy: "Always",
+        },
+      },
+    },
+  };
+
+  it("applies to the live object keeping what others set", () => {
+    const got = strategicMergePatch<any>(live, recorded, DEPLOY);
+    expect(got.metadata.labels).toEqual({ extra: "set-by-someone-else" });
+    expect(got.spec.replicas).toBe(5);
+    expect(got.spec.template.spec.containers).toEqual([
+      {
+        name: "web",
+        image: "nginx:2",
+        env: [{ name: "A", value: "1" }, { name: "C", value: "3" }],
+        ports: [{ containerPort: 80, name: "http", protocol: "TCP" }],
+        resources: { limits: { cpu: "1" }, requests: { cpu: "1" } },
+        securityContext: { capabilities: { add: ["SYS_TIME"] } },
+        imagePullPolicy: "IfNotPresent",
+      },
+    ]);
+    expect(JSON.stringify(got)).not.toContain("$");
+  });
+});
