@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { RESOURCES, apiVersionOf, type ResourceInfo } from "../api/resources.js";
 import { PINSETTER_VERSION } from "../version.js";
-import { openApiComponentSchemas } from "./model.js";
+import { findSchema, openApiComponentSchemas } from "./model.js";
 
 /** The Kubernetes version we present: kubectl 1.29 to 1.33 are within skew. */
 export const KUBE_VERSION = { major: "1", minor: "32" };
@@ -137,9 +137,12 @@ const DRY_RUN = queryParam("dryRun", "When present, indicates that modifications
 const FIELD_MANAGER = queryParam("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes.");
 
 function schemaRef(r: ResourceInfo): string {
+  const known = findSchema(r.kind)?.openApiName;
   const g = r.group === "" ? "core" : r.group.split(".")[0]!;
-  return `#/components/schemas/io.k8s.api.${g}.${r.version}.${r.kind}`;
+  return `#/components/schemas/${known ?? `io.k8s.api.${g}.${r.version}.${r.kind}`}`;
 }
+
+let componentSchemas: Record<string, unknown> | null = null;
 
 /** The OpenAPI v3 document of one group version ("api/v1", "apis/apps/v1"), with its content hash. */
 export function openApiV3Doc(path: string): { json: string; hash: string } | null {
@@ -148,13 +151,12 @@ export function openApiV3Doc(path: string): { json: string; hash: string } | nul
   const g = groupVersions().find((x) => gvPath(x) === path);
   if (!g) return null;
   const paths: Record<string, unknown> = {};
-  const allSchemas = openApiComponentSchemas();
-  const schemas: Record<string, unknown> = {};
+  // Every document carries every schema: kinds refer to meta and core types.
+  const allSchemas = (componentSchemas ??= openApiComponentSchemas());
   for (const r of RESOURCES.filter((x) => x.group === g.group && x.version === g.version)) {
     const ref = schemaRef(r);
     const name = ref.slice("#/components/schemas/".length);
     const schema = allSchemas[name];
-    if (schema) schemas[name] = schema;
     const body = schema ? { $ref: ref } : { type: "object" };
     const content = (types: string[]) => Object.fromEntries(types.map((t) => [t, { schema: body }]));
     const base = `/${path}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.resource}`;
@@ -224,7 +226,7 @@ export function openApiV3Doc(path: string): { json: string; hash: string } | nul
     openapi: "3.0.0",
     info: { title: "Pinsetter", version: `v${KUBE_VERSION.major}.${KUBE_VERSION.minor}.0` },
     paths,
-    components: { schemas },
+    components: { schemas: allSchemas },
   };
   const json = JSON.stringify(doc);
   const hash = createHash("sha512").update(json).digest("hex").slice(0, 64).toUpperCase();

@@ -11,7 +11,7 @@ export { validateObject, formatFieldErrors, fieldErrorCauses, type FieldError } 
 export { decodeBody, DecodeError, findUnknownFields, findDuplicateFields, strictDecodingError } from "../api/codec.js";
 export { jsonMergePatch, applyJsonPatch, strategicMergePatch, PatchError } from "../api/patch.js";
 export { tableFor, type TableData } from "../api/tables.js";
-export { openApiComponentSchemas } from "../api/schema.js";
+export { openApiComponentSchemas, findSchema } from "../api/schema.js";
 export { SelectorParseError as SelectorError };
 
 export type Matcher = (obj: KubeObject) => boolean;

@@ -38,6 +38,16 @@ export interface ApiServerOptions {
   bookmarkEveryMs?: number;
   /** Where this master keeps its TLS serving certificate; without it only plain HTTP is served. */
   certDir?: string;
+  /** Aggregated APIs served beside the built-in ones (metrics.k8s.io), after authentication. */
+  extensions?: ApiExtension[];
+}
+
+/** An API group served by other code on the same port, as kube-aggregator adds one. */
+export interface ApiExtension {
+  /** The APIGroup entry listed in /apis. */
+  group: { name: string; versions: { groupVersion: string; version: string }[]; preferredVersion: { groupVersion: string; version: string } };
+  /** Answers the request and returns true, or returns false for paths it does not own. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
 const PATCH_KINDS: Record<string, PatchKind> = {
@@ -142,6 +152,12 @@ export class ApiServer {
       throw errors.unauthorized();
     }
 
+    for (const ext of this.opts.extensions ?? []) {
+      if (path === `/apis/${ext.group.name}` || path.startsWith(`/apis/${ext.group.name}/`)) {
+        if (await ext.handle(req, res)) return;
+      }
+    }
+
     const target = parseRequestPath(path);
     if (target.kind === "other") {
       if (method !== "GET" && method !== "HEAD") throw errors.methodNotAllowed(method);
@@ -156,7 +172,10 @@ export class ApiServer {
     const parts = path.split("/").filter((p) => p !== "");
     if (path === "/version") return writeBody(res, 200, versionInfo(), fmt);
     if (path === "/api") return writeBody(res, 200, apiVersions(`${this.opts.host}:${this.opts.port}`), fmt);
-    if (path === "/apis") return writeBody(res, 200, apiGroupList(), fmt);
+    if (path === "/apis") {
+      const list = apiGroupList() as { groups: unknown[] };
+      return writeBody(res, 200, { ...list, groups: [...list.groups, ...(this.opts.extensions ?? []).map((e) => e.group)] }, fmt);
+    }
     if (parts[0] === "api" && parts.length === 2) {
       const list = resourceList("", parts[1]!);
       if (list) return writeBody(res, 200, list, fmt);
