@@ -138,6 +138,29 @@ describe("controller runner", () => {
   });
 });
 
+describe("controller resync and cache sync", () => {
+  it("looks at every key again on the resync period, and stops doing so when stopped", async () => {
+    const seen: string[] = [];
+    const c = new Controller({ name: "t", logger: silent, informers: [], reconcile: async (k) => void seen.push(k), resync: { everyMs: 30, keys: () => ["a", "b"] } });
+    await c.start();
+    await sleep(100);
+    await c.stop();
+    const n = seen.length;
+    expect(n).toBeGreaterThanOrEqual(4);
+    await sleep(80);
+    expect(seen.length).toBe(n);
+  });
+
+  it("waits for caches, or starts after syncTimeoutMs when one never fills", async () => {
+    const never = { waitForSync: () => new Promise<void>(() => undefined) };
+    const c = new Controller({ name: "t", logger: silent, informers: [never], reconcile: async () => undefined, syncTimeoutMs: 30 });
+    const t0 = Date.now();
+    await c.start();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    await c.stop();
+  });
+});
+
 describe("expectations", () => {
   it("are satisfied only once every create and delete is observed", () => {
     const e = new Expectations();

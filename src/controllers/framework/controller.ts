@@ -23,6 +23,10 @@ export interface ControllerOptions {
   informers: Pick<Informer, "waitForSync">[];
   workers?: number;
   queue?: WorkQueue;
+  /** Start anyway after this long if some cache has not filled (default: wait for all). */
+  syncTimeoutMs?: number;
+  /** Look at every key again now and then (what no event announces, e.g. an unwatched owner gone). */
+  resync?: { everyMs: number; keys(): Iterable<string> };
 }
 
 export class Controller {
@@ -30,6 +34,7 @@ export class Controller {
   private readonly log: Logger;
   private readonly workers: Promise<void>[] = [];
   private stopped = false;
+  private resyncTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: ControllerOptions) {
     this.queue = opts.queue ?? new WorkQueue();
@@ -46,9 +51,23 @@ export class Controller {
 
   /** Waits for the caches, then starts the workers; returns once they run. */
   async start(): Promise<void> {
-    await Promise.all(this.opts.informers.map((i) => i.waitForSync()));
+    const synced = Promise.all(this.opts.informers.map((i) => i.waitForSync()));
+    if (this.opts.syncTimeoutMs === undefined) await synced;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([synced.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.opts.syncTimeoutMs)))]);
+      clearTimeout(timer);
+      if (timedOut && !this.stopped) this.log.warn("starting before every cache synced");
+    }
     if (this.stopped) return;
     for (let i = 0; i < (this.opts.workers ?? 2); i++) this.workers.push(this.worker());
+    const resync = this.opts.resync;
+    if (resync) {
+      this.resyncTimer = setInterval(() => {
+        for (const key of resync.keys()) this.queue.add(key);
+      }, resync.everyMs);
+      this.resyncTimer.unref?.();
+    }
     this.log.debug("started");
   }
 
@@ -56,6 +75,8 @@ export class Controller {
    *  stuck on a dead server must not hold up a leadership change). */
   async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.resyncTimer = null;
     this.queue.shutDown();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.workers), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);

@@ -18,8 +18,12 @@ import { Controller, type ReconcileResult } from "../framework/controller.js";
 import type { SharedInformers } from "../framework/informers.js";
 import { decide, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, type OwnerState } from "./decide.js";
 
-/** Resources the collector watches by default: everything but Events (never owners, very many). */
-export const GC_RESOURCES = RESOURCES.filter((r) => r.resource !== "events").map((r) => r.resource);
+/** Resources the collector watches by default. Left out: Events (never owners,
+ *  very many) and the heartbeat traffic of Nodes and Leases (a 1,000-node
+ *  cluster renews hundreds a second). An owner of an unwatched kind is still
+ *  checked by a live GET, so nothing is deleted wrongly; only its deletion is
+ *  noticed later (at the next resync of the dependent). */
+export const GC_RESOURCES = RESOURCES.filter((r) => !["events", "leases", "nodes"].includes(r.resource)).map((r) => r.resource);
 
 export interface GarbageCollectorOptions {
   client: KubeClient;
@@ -27,6 +31,8 @@ export interface GarbageCollectorOptions {
   logger: Logger;
   resources?: string[];
   workers?: number;
+  /** How often every object with owners is checked again (default 5 min). */
+  resyncMs?: number;
 }
 
 interface Node_ {
@@ -57,6 +63,10 @@ export class GarbageCollector {
       name: "garbagecollector",
       logger: opts.logger,
       informers: [...this.informers.values()],
+      // A resource this API does not serve must not hold up collection of the others:
+      // unsynced caches are safe here, since owners are confirmed by a live GET.
+      syncTimeoutMs: 15_000,
+      resync: { everyMs: opts.resyncMs ?? 5 * 60_000, keys: () => this.dependentItems() },
       workers: opts.workers ?? 4,
       reconcile: (item) => this.reconcile(item),
     });
@@ -121,6 +131,10 @@ export class GarbageCollector {
     // Its dependents may be orphans now; its owners may be waiting for it.
     for (const item of this.dependents.get(o.metadata.uid ?? "") ?? []) this.controller.enqueue(item);
     for (const r of o.metadata.ownerReferences ?? []) this.enqueueUid(r.uid);
+  }
+
+  private *dependentItems(): Iterable<string> {
+    for (const s of this.dependents.values()) yield* s;
   }
 
   private enqueueUid(uid: string): void {
