@@ -6,7 +6,7 @@
 import fs from "node:fs/promises";
 import http from "node:http";
 import type { Logger } from "pino";
-import type { ConfigMap, Container, Pod, Secret } from "../api/types.js";
+import type { ConfigMap, Container, LifecycleHandler, Pod, Secret } from "../api/types.js";
 import type { EventRecorder } from "../client/event-recorder.js";
 import { KubeApiError, type KubeClient } from "../client/kube-client.js";
 import { backoffKey, RestartBackoff, DEFAULT_BACKOFF } from "./backoff.js";
@@ -49,6 +49,7 @@ export interface SyncResult {
 }
 
 const DEFAULT_GRACE_SECONDS = 30;
+const POST_START_TIMEOUT_MS = 30_000;
 
 function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -248,6 +249,13 @@ export class PodSyncer {
     }
     this.d.log.info({ pod: podKey(pod), container: c.name, attempt: s.attempt }, "container started");
     this.d.events?.event(pod, "Normal", "Started", `Started container ${c.name}`);
+    const postStart = c.lifecycle?.postStart;
+    if (postStart && !(await this.runHook(c, postStart, id, sandbox.ip ?? "", POST_START_TIMEOUT_MS))) {
+      // As Kubernetes: a failed postStart hook kills the container; restartPolicy decides what follows.
+      this.d.log.warn({ pod: podKey(pod), container: c.name }, "postStart hook failed; killing the container");
+      this.d.events?.event(pod, "Warning", "FailedPostStartHook", `PostStartHook of container ${c.name} failed`);
+      await this.d.runtime.stopContainer(id, pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS);
+    }
   }
 
   /**
@@ -318,26 +326,34 @@ export class PodSyncer {
   }
 
   private async preStop(pod: Pod, spec: Container, c: RuntimeContainer, view: PodView, deadline: number): Promise<void> {
-    const h = spec.lifecycle!.preStop!;
-    const left = () => Math.max(0, deadline - Date.now());
+    const ok = await this.runHook(spec, spec.lifecycle!.preStop!, c.id, view.sandbox?.ip ?? "", Math.max(0, deadline - Date.now()));
+    if (!ok) this.d.log.warn({ pod: podKey(pod), container: spec.name }, "preStop hook failed");
+  }
+
+  /** Runs a lifecycle hook (exec, httpGet, sleep) within timeoutMs; true when it succeeded. */
+  private async runHook(spec: Container, h: LifecycleHandler, containerId: string, podIP: string, timeoutMs: number): Promise<boolean> {
     try {
-      if (h.exec?.command) await this.d.runtime.exec(c.id, h.exec.command, left());
-      else if (h.sleep) await new Promise((r) => setTimeout(r, Math.min(left(), h.sleep!.seconds * 1000)));
-      else if (h.httpGet) {
+      if (h.exec?.command) return (await this.d.runtime.exec(containerId, h.exec.command, timeoutMs)).exitCode === 0;
+      if (h.sleep) {
+        await new Promise((r) => setTimeout(r, Math.min(timeoutMs, h.sleep!.seconds * 1000)));
+        return true;
+      }
+      if (h.httpGet) {
         const named: Record<string, number> = {};
         for (const p of spec.ports ?? []) if (p.name) named[p.name] = p.containerPort;
         const port = resolvePort(h.httpGet.port, named);
-        await new Promise<void>((resolve) => {
-          const req = http.get({ host: h.httpGet!.host || view.sandbox?.ip, port, path: h.httpGet!.path ?? "/", timeout: left(), agent: false }, (res) => {
+        return await new Promise<boolean>((resolve) => {
+          const req = http.get({ host: h.httpGet!.host || podIP, port, path: h.httpGet!.path ?? "/", timeout: timeoutMs, agent: false }, (res) => {
             res.resume();
-            res.on("end", resolve);
+            res.on("end", () => resolve((res.statusCode ?? 0) < 400));
           });
           req.on("timeout", () => req.destroy());
-          req.on("error", () => resolve());
+          req.on("error", () => resolve(false));
         });
       }
-    } catch (err) {
-      this.d.log.warn({ pod: podKey(pod), container: spec.name, err: (err as Error).message }, "preStop hook failed");
+      return true;
+    } catch {
+      return false;
     }
   }
 }

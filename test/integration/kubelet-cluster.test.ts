@@ -242,7 +242,10 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
             env: [{ name: "PW", valueFrom: { secretKeyRef: { name: "creds", key: "password" } } }],
             envFrom: [{ configMapRef: { name: "site" } }],
             volumeMounts: [{ name: "shared", mountPath: "/shared" }, { name: "site", mountPath: "/site" }, { name: "creds", mountPath: "/creds" }, { name: "out", mountPath: "/out" }],
-            lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo prestop ran > /out/prestop.txt"] } } },
+            lifecycle: {
+              postStart: { exec: { command: ["sh", "-c", "echo poststart ran > /out/poststart.txt"] } },
+              preStop: { exec: { command: ["sh", "-c", "echo prestop ran > /out/prestop.txt"] } },
+            },
           },
           {
             // Alive while /tmp/alive exists; the test removes it to fail the probe.
@@ -301,6 +304,7 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     await client.delete("pods", "default", "full");
     await waitFor("full's containers removed", async () => (await podContainers(uid)).length === 0, 30_000);
     expect(readFileSync(join(dir, "out", "prestop.txt"), "utf8")).toBe("prestop ran\n");
+    expect(readFileSync(join(dir, "out", "poststart.txt"), "utf8")).toBe("poststart ran\n");
   }, 180_000);
 
   it("a container killed through Docker is restarted (restartCount 1); a pod deleted while its node was down is cleaned up on return", async () => {
