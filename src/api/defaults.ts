@@ -3,6 +3,7 @@
 // stored objects (scheduler, controllers, kubelet, kubectl) find them set.
 // Defaulting mutates the object in place and never overwrites a set field.
 
+import { setOwn } from "./patch.js";
 import { compareQuantity } from "./quantity.js";
 import type { ResourceInfo } from "./resources.js";
 import type {
@@ -74,7 +75,7 @@ function defaultContainer(c: Container): void {
     const r = c.resources;
     if (isRecord(r.limits)) {
       const requests: Record<string, string> = isRecord(r.requests) ? (r.requests as Record<string, string>) : {};
-      for (const [k, v] of Object.entries(r.limits)) if (requests[k] === undefined) requests[k] = v as string;
+      for (const [k, v] of Object.entries(r.limits)) if (!Object.prototype.hasOwnProperty.call(requests, k)) setOwn(requests, k, v);
       r.requests = requests;
     }
   } else if (c.resources === undefined || c.resources === null) {
@@ -255,7 +256,7 @@ function defaultSecret(s: Secret): void {
     // stringData is write-only: folded into data (base64), then dropped.
     s.data = isRecord(s.data) ? s.data : {};
     for (const [k, v] of Object.entries(s.stringData)) {
-      if (typeof v === "string") s.data[k] = Buffer.from(v, "utf8").toString("base64");
+      if (typeof v === "string") setOwn(s.data, k, Buffer.from(v, "utf8").toString("base64"));
     }
     delete s.stringData;
   }

@@ -27,6 +27,15 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * obj[k] = v, also for k === "__proto__" (JSON.parse makes it an ordinary
+ * key; plain assignment would set the object's prototype instead).
+ */
+export function setOwn(obj: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === "__proto__") Object.defineProperty(obj, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else obj[k] = v;
+}
+
 function clone<T>(v: T): T {
   return v === undefined ? v : (structuredClone(v) as T);
 }
@@ -57,7 +66,7 @@ function mergeInto(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergeInto(out[k], v);
+    else setOwn(out, k, mergeInto(Object.prototype.hasOwnProperty.call(out, k) ? out[k] : undefined, v));
   }
   return out;
 }
@@ -144,7 +153,7 @@ function addAt(doc: unknown, pointer: string, value: unknown): unknown {
   const parent = parentOf(doc, tokens, pointer);
   const last = tokens[tokens.length - 1] as string;
   if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent, true, pointer), 0, value);
-  else (parent as Record<string, unknown>)[last] = value;
+  else setOwn(parent as Record<string, unknown>, last, value);
   return doc;
 }
 
@@ -157,7 +166,7 @@ function replaceAt(doc: unknown, pointer: string, value: unknown): unknown {
   else {
     const obj = parent as Record<string, unknown>;
     if (!Object.prototype.hasOwnProperty.call(obj, last)) throw new PatchError(`path "${pointer}" does not exist`, "conflict");
-    obj[last] = value;
+    setOwn(obj, last, value);
   }
   return doc;
 }
@@ -291,7 +300,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
       const cur = out[field];
       if (Array.isArray(cur)) {
         const next = cur.filter((e) => !pv.some((d) => deepEqual(d, e)));
-        out[field] = next;
+        setOwn(out, field, next);
       }
       continue;
     }
@@ -300,21 +309,21 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
       continue;
     }
     const sub = childShape(shape, key);
-    const ov = out[key];
+    const ov = Object.prototype.hasOwnProperty.call(out, key) ? out[key] : undefined;
     if (isObject(pv)) {
       if (pv[DIRECTIVE] === "delete") {
         delete out[key];
         continue;
       }
-      out[key] = mergeMap(isObject(ov) ? ov : {}, pv, sub);
+      setOwn(out, key, mergeMap(isObject(ov) ? ov : {}, pv, sub));
       continue;
     }
     if (Array.isArray(pv)) {
       const order = patch[`${SET_ORDER}${key}`];
-      out[key] = mergeList(Array.isArray(ov) ? ov : [], pv, sub.field, Array.isArray(order) ? order : undefined, key);
+      setOwn(out, key, mergeList(Array.isArray(ov) ? ov : [], pv, sub.field, Array.isArray(order) ? order : undefined, key));
       continue;
     }
-    out[key] = pv;
+    setOwn(out, key, pv);
   }
 
   // $setElementOrder for a list the patch did not otherwise touch.
@@ -325,7 +334,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
     const cur = out[field];
     if (!Array.isArray(order)) throw new PatchError(`${key} must be a list`);
     const f = childShape(shape, field).field;
-    if (Array.isArray(cur)) out[field] = normalizeOrder(cur, order, cur, mergeKeyOf(f));
+    if (Array.isArray(cur)) setOwn(out, field, normalizeOrder(cur, order, cur, mergeKeyOf(f)));
   }
   return out;
 }

@@ -39,6 +39,7 @@ import { validateObjectMeta, validateObjectMetaUpdate, type NameValidator } from
 import { dns1035LabelErrors, dns1123LabelErrors, dns1123SubdomainErrors, pathSegmentNameErrors } from "./names.js";
 import { validatePodSpec, validatePodSpecUpdate } from "./pod.js";
 import { typeErrors } from "./typecheck.js";
+import { setOwn } from "../patch.js";
 
 export * from "./errors.js";
 export { validatePodSpec, validatePodSpecUpdate } from "./pod.js";
@@ -164,6 +165,6 @@ function withoutNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutNulls);
   if (typeof v !== "object" || v === null) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) if (val !== null) out[k] = withoutNulls(val);
+  for (const [k, val] of Object.entries(v)) if (val !== null) setOwn(out, k, withoutNulls(val));
   return out;
 }
