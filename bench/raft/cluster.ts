@@ -18,6 +18,8 @@ export interface MemberSpec {
   id: string;
   host: string;
   port: number;
+  /** Not a founding member: starts with no bootstrap and waits to be added. */
+  join?: boolean;
 }
 
 export interface ClusterOptions {
@@ -28,6 +30,10 @@ export interface ClusterOptions {
   snapshotEvery?: number;
   /** Extra node flags for the member processes (e.g. --cpu-prof when profiling). */
   execArgv?: string[];
+  /** Keep every large payload in the state machine (live data for snapshots). */
+  keepPayloads?: boolean;
+  /** Entries kept behind a snapshot (default: the driver's 5000). */
+  catchUpEntries?: number;
 }
 
 interface Member {
@@ -61,7 +67,11 @@ export class RaftProcessCluster {
     const peers = this.opts.members.map((s) => `${s.id}=${s.host}:${s.port}`).join(",");
     const args = ["--id", id, "--dir", m.dir, "--peers", peers, "--tickMs", String(this.opts.tickMs ?? 10),
       "--heartbeatTicks", String(this.opts.heartbeatTicks ?? 10), "--electionTicks", String(this.opts.electionTicks ?? 100),
-      "--snapshotEvery", String(this.opts.snapshotEvery ?? 10_000)];
+      "--snapshotEvery", String(this.opts.snapshotEvery ?? 10_000),
+      "--founders", this.opts.members.filter((s) => !s.join).map((s) => s.id).join(",")];
+    if (m.spec.join) args.push("--join", "1");
+    if (this.opts.keepPayloads) args.push("--keepPayloads", "1");
+    if (this.opts.catchUpEntries !== undefined) args.push("--catchUpEntries", String(this.opts.catchUpEntries));
     const child = fork(MEMBER_SCRIPT, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: this.opts.execArgv ?? [] });
     m.child = child;
     await new Promise<void>((resolve, reject) => {

@@ -3,10 +3,13 @@
 // raft integration tests; driven by its parent over IPC (process.send).
 //
 //   node dist/bench/raft/member.js --id n1 --dir DATA --peers n1=127.0.0.61:7101,n2=...
+//   [--founders n1,n2,n3] (bootstrap members; default every peer) [--join 1] (no bootstrap:
+//   wait to be added) [--keepPayloads 1] (keep every payload: live data that snapshots carry)
+//   [--catchUpEntries N] (entries kept behind a snapshot)
 
 import { pack, unpack } from "msgpackr";
 import { pino } from "pino";
-import { RaftNode, type StateMachine } from "../../raft/index.js";
+import { RaftNode, type ConfChange, type StateMachine } from "../../raft/index.js";
 import { LevelLogStorage } from "../../raft/storage/index.js";
 import { WebSocketTransport } from "../../raft/transport/websocket.js";
 import type { PeerAddress } from "../../raft/transport/types.js";
@@ -16,7 +19,9 @@ export type MemberRequest =
   | { op: "propose"; value: string }
   | { op: "bench"; inflight: number; durationMs: number; payloadBytes: number }
   | { op: "dump" }
-  | { op: "transfer"; to: string };
+  | { op: "transfer"; to: string }
+  | { op: "fill"; count: number; bytes: number; inflight: number }
+  | { op: "confChange"; change: ConfChange };
 
 export interface BenchResult {
   proposals: number;
@@ -30,19 +35,30 @@ export interface BenchResult {
 class AckedValuesMachine implements StateMachine {
   count = 0;
   values = new Set<string>();
+  /** With keepPayloads: every larger payload, kept (and snapshotted) as live data. */
+  payloads: Uint8Array[] = [];
+  payloadBytes = 0;
+
+  constructor(private readonly keepPayloads: boolean) {}
 
   apply(command: Uint8Array, index: number): unknown {
     this.count++;
     if (command.length <= 64) this.values.add(Buffer.from(command).toString("utf8"));
+    else if (this.keepPayloads) {
+      this.payloads.push(Uint8Array.from(command));
+      this.payloadBytes += command.length;
+    }
     return index;
   }
   snapshot(): Uint8Array {
-    return pack({ count: this.count, values: [...this.values] });
+    return pack({ count: this.count, values: [...this.values], payloads: this.payloads });
   }
   restore(data: Uint8Array): void {
-    const s = unpack(data) as { count: number; values: string[] };
+    const s = unpack(data) as { count: number; values: string[]; payloads?: Uint8Array[] };
     this.count = s.count;
     this.values = new Set(s.values);
+    this.payloads = s.payloads ?? [];
+    this.payloadBytes = this.payloads.reduce((n, p) => n + p.length, 0);
   }
 }
 
@@ -94,11 +110,13 @@ async function main(): Promise<void> {
   const peers = parsePeers(args.peers!);
   const self = peers.find((p) => p.id === args.id)!;
   const logger = pino({ level: args.logLevel ?? "warn", base: { member: self.id } }, pino.destination(2));
-  const machine = new AckedValuesMachine();
+  const machine = new AckedValuesMachine(args.keepPayloads === "1");
   const tickMs = Number(args.tickMs ?? 10);
+  const founders = args.founders ? args.founders.split(",") : peers.map((p) => p.id);
   const node = await RaftNode.start({
     id: self.id,
-    bootstrap: peers.map((p) => ({ id: p.id })),
+    bootstrap: args.join === "1" ? null : founders.map((id) => ({ id })),
+    ...(args.catchUpEntries ? { snapshotCatchUpEntries: Number(args.catchUpEntries) } : {}),
     storage: await LevelLogStorage.open(args.dir!, { logger }),
     transport: new WebSocketTransport({
       self,
@@ -127,7 +145,24 @@ async function main(): Promise<void> {
       try {
         switch (req.op) {
           case "status":
-            answer({ status: node.status(), applied: node.applied, count: machine.count });
+            answer({ status: node.status(), applied: node.applied, count: machine.count, payloadBytes: machine.payloadBytes });
+            return;
+          case "fill": {
+            // Distinct payloads (a counter in the first bytes), a few in flight.
+            let next = 0;
+            const worker = async () => {
+              while (next < req.count) {
+                const payload = Buffer.alloc(req.bytes, next % 251);
+                payload.writeUInt32LE(next++, 0);
+                await node.propose(payload, 30_000);
+              }
+            };
+            await Promise.all(Array.from({ length: req.inflight }, worker));
+            answer({ ok: true, applied: node.applied });
+            return;
+          }
+          case "confChange":
+            answer({ conf: await node.proposeConfChange(req.change, 60_000) });
             return;
           case "propose":
             answer({ index: await node.propose(Buffer.from(req.value, "utf8")) });

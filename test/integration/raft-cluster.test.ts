@@ -71,4 +71,54 @@ describe("raft cluster of real processes", () => {
       expect(missing, `member ${id} lost acknowledged writes`).toEqual([]);
     }
   });
+
+  it("a member added to a cluster holding 150 MiB of live data catches up by a chunked snapshot (killed mid-transfer once) and votes", async () => {
+    const MiB = 1024 * 1024;
+    cluster = new RaftProcessCluster({
+      members: [...members, { id: "n4", host: "127.0.0.64", port: 17101, join: true }],
+      tickMs: 10,
+      heartbeatTicks: 5,
+      snapshotEvery: 40,
+      catchUpEntries: 5,
+      electionTicks: 300,
+      keepPayloads: true,
+    });
+    for (const m of members) await cluster.start(m.id);
+    const status = async (id: string) => (await cluster!.request(id, { op: "status" })) as { applied?: number; payloadBytes?: number; status?: { role: string; firstIndex: number; conf: { voters: string[] } } };
+    // 150 MiB of live data: every payload stays in the state machine and in every snapshot.
+    // Capturing a large state can cost a leadership change under load: go on through the next leader.
+    let leader = await cluster.waitForLeader(30_000);
+    for (let round = 0; ((await status(leader)).payloadBytes ?? 0) < 150 * MiB; round++) {
+      expect(round, "filling took too many leader changes").toBeLessThan(20);
+      const have = (await status(leader)).payloadBytes ?? 0;
+      await cluster.request(leader, { op: "fill", count: Math.ceil((150 * MiB - have) / MiB), bytes: MiB, inflight: 4 });
+      leader = await cluster.waitForLeader(30_000);
+    }
+    // The log is compacted far past the start: the newcomer can only catch up by snapshot.
+    await expect.poll(async () => (await status(leader)).status?.firstIndex ?? 0, { timeout: 60_000 }).toBeGreaterThan(100);
+
+    await cluster.start("n4");
+    const added = await cluster.request(leader, { op: "confChange", change: { type: "addLearner", node: "n4" } });
+    expect(added.error, String(added.error)).toBeUndefined();
+    // Kill the receiver while the snapshot is on its way (before it installed it), then bring it back.
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await status("n4");
+    await cluster.kill("n4");
+    await cluster.start("n4");
+    await expect
+      .poll(async () => (await status("n4")).payloadBytes ?? 0, { timeout: 120_000, interval: 250 })
+      .toBeGreaterThanOrEqual(150 * MiB);
+    expect(before.applied ?? 0, "n4 was killed before it had the snapshot").toBeLessThan(100);
+
+    const promoted = await cluster.request(leader, { op: "confChange", change: { type: "addNode", node: "n4" } });
+    expect(promoted.error, String(promoted.error)).toBeUndefined();
+    expect((await status(leader)).status?.conf.voters).toContain("n4");
+    // Four voters, quorum three: with the leader gone, no leader can be elected
+    // and no write can commit without n4's vote and acknowledgement.
+    await cluster.kill(leader);
+    const next = await cluster.waitForLeader(60_000);
+    expect(next).not.toBe(leader);
+    const w = await cluster.request(next, { op: "propose", value: "after-catch-up" });
+    expect(w.error, String(w.error)).toBeUndefined();
+  }, 400_000);
 });
