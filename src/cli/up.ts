@@ -237,7 +237,12 @@ function describeNode(child: NodeChild): string[] {
 function lineRenderer(): (config: ClusterConfig, children: Child[], nodes: NodeChild[]) => void {
   let last = "";
   return (_config, children, nodes) => {
-    const summary = [...children.map((c) => describe(c).slice(0, 4).join(" ")), ...nodes.map((n) => describeNode(n).slice(0, 3).join(" "))].join(" | ");
+    // An exited process shows its last line of stderr: why it stopped.
+    const brief = (cols: string[], n: number, exited: boolean) => (exited ? [...cols.slice(0, 3), cols[6] ?? ""] : cols.slice(0, n)).join(" ").trim();
+    const summary = [
+      ...children.map((c) => brief(describe(c), 4, c.process === null)),
+      ...nodes.map((n) => brief(describeNode(n), 3, n.process === null)),
+    ].join(" | ");
     if (summary === last) return;
     last = summary;
     process.stdout.write(`${new Date().toISOString()} ${summary}\n`);

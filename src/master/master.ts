@@ -25,6 +25,11 @@ import { decideBootstrap } from "./join.js";
 import { checkBearer, sendJson } from "./http.js";
 import { LearnerPromoter } from "./learner-promoter.js";
 import { ApiServer } from "../apiserver/server.js";
+import { KubeClient } from "../client/kube-client.js";
+import { createMetricsHandler, METRICS_API_GROUP } from "../metrics/api.js";
+import { MetricsScraper } from "../metrics/scraper.js";
+import { LeaderLoops } from "./leader-loops.js";
+import { leaderLoopStarters } from "./loops.js";
 
 export { PINSETTER_VERSION, ETCD_API_VERSION } from "../version.js";
 
@@ -151,8 +156,23 @@ export class Master {
     });
     const promoter = new LearnerPromoter(node, kv, log.child({ component: "promoter" }));
     master = new Master(config, self, node, kv, lessor, compactor, promoter, clientServer, gateway, log);
+    // Resource metrics: every master scrapes the kubelets itself and serves
+    // metrics.k8s.io from memory (never through Raft), reading node and pod
+    // objects through its own API.
+    const apiUrl = `http://${self.host}:${self.apiPort}`;
+    const localClient = new KubeClient({ servers: [apiUrl], token: config.token, localAddress: self.host, userAgent: `pinsetter-master/${name}` });
+    const scraper = new MetricsScraper({
+      client: localClient,
+      token: config.token,
+      localAddress: self.host,
+      intervalMs: config.autoscaling.metricsScrapeIntervalSeconds * 1000,
+      logger: log.child({ component: "metrics" }),
+    });
+    master.scraper = scraper;
+    master.localClient = localClient;
     // The Kubernetes-shaped API (src/apiserver) on the apiPort, served by every master.
     master.apiServer = await ApiServer.start({
+      extensions: [{ group: METRICS_API_GROUP, handle: createMetricsHandler(scraper, localClient) }],
       kv,
       host: self.host,
       port: self.apiPort,
@@ -162,6 +182,18 @@ export class Master {
       ready: () => node.status().leader !== null,
       certDir: dataDir,
     });
+    scraper.start();
+    // Scheduler and controllers: on the leader only, from its leader-ready
+    // barrier, writing through this master's API with a fenced client.
+    master.leaderLoops = new LeaderLoops({
+      node,
+      starters: leaderLoopStarters(config),
+      apiUrl,
+      token: config.token,
+      localAddress: self.host,
+      logger: log.child({ component: "leader-loops" }),
+    });
+    master.leaderLoops.start();
     sm.onConfChange((change) => {
       if (change.type !== "removeNode" || change.node !== name) return;
       // Like etcd, a removed member stops: it can no longer commit anything,
@@ -192,6 +224,9 @@ export class Master {
 
   /** The API server on this master's apiPort (set once it listens). */
   apiServer: ApiServer | null = null;
+  private scraper: MetricsScraper | null = null;
+  private localClient: KubeClient | null = null;
+  private leaderLoops: LeaderLoops | null = null;
 
   status(): MasterStatus {
     const st = this.node.status();
@@ -237,6 +272,9 @@ export class Master {
   }
 
   async stop(): Promise<void> {
+    await this.leaderLoops?.stop();
+    await this.scraper?.stop();
+    this.localClient?.close();
     await this.apiServer?.close();
     this.compactor.close();
     this.promoter.close();
