@@ -30,6 +30,10 @@ describe("resource arguments", () => {
     expect(one.refs.map((r) => `${r.info.resource}/${r.name}`)).toEqual(["pods/a", "pods/b"]);
   });
 
+  it("expands kubectl's all category", () => {
+    expect(parseResourceArgs(["all"]).kinds.map((k) => k.resource)).toEqual(["pods", "services", "deployments", "replicasets", "horizontalpodautoscalers"]);
+  });
+
   it("reads KIND/NAME forms", () => {
     const r = parseResourceArgs(["deploy/web", "svc/web"]);
     expect(r.refs.map((x) => `${x.info.kind}/${x.name}`)).toEqual(["Deployment/web", "Service/web"]);

@@ -9,6 +9,9 @@ export interface ObjectRef {
   name: string;
 }
 
+/** kubectl's "all" category, as far as Pinsetter serves its members. */
+const ALL_CATEGORY = ["pods", "services", "deployments", "replicasets", "horizontalpodautoscalers"];
+
 function resource(kind: string): ResourceInfo {
   const info = lookupResource(kind);
   if (!info) throw new UserError(`the server doesn't have a resource type "${kind}"`);
@@ -30,7 +33,7 @@ export function parseResourceArgs(args: string[]): { kinds: ResourceInfo[]; name
   const kinds = first!
     .split(",")
     .filter((k) => k !== "")
-    .map(resource);
+    .flatMap((k) => (k.toLowerCase() === "all" ? ALL_CATEGORY.map(resource) : [resource(k)]));
   if (kinds.length > 1 && names.length > 0) {
     return { kinds: [], names: [], refs: kinds.flatMap((info) => names.map((name) => ({ info, name }))) };
   }

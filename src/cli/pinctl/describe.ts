@@ -209,7 +209,8 @@ function describeGeneric(w: DescribeWriter, obj: KubeObject, info: ResourceInfo)
 
 /** Events about the object, by involvedObject fields; filtered here too in case the server ignores the selector. */
 export async function eventsFor(client: KubeClient, obj: KubeObject, info: ResourceInfo): Promise<Event[]> {
-  const namespace = obj.metadata.namespace ?? (info.namespaced ? undefined : "default");
+  // Events about cluster-scoped objects (nodes) may sit in any namespace: search them all.
+  const namespace = info.namespaced ? obj.metadata.namespace : undefined;
   const name = obj.metadata.name ?? "";
   const fields = [`involvedObject.name=${name}`, `involvedObject.kind=${info.kind}`];
   if (obj.metadata.uid) fields.push(`involvedObject.uid=${obj.metadata.uid}`);
