@@ -65,8 +65,12 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
     expect(sb.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
     // The web container uses the image's Cmd (httpd) and gets its env.
-    const web = await rt.createContainer(spec("web", { env: [{ name: "GREETING", value: "hi there" }] }, sb.id));
+    const web = await rt.createContainer(spec("web", { env: [{ name: "GREETING", value: "hi there" }], nanoCpus: 500_000_000, memoryBytes: 64 * 1024 * 1024 }, sb.id));
     await rt.startContainer(web);
+    const hc = (await rt.docker.getContainer(web).inspect()).HostConfig;
+    expect(hc.NanoCpus).toBe(500_000_000);
+    expect(hc.Memory).toBe(64 * 1024 * 1024);
+    expect(hc.NetworkMode).toBe(`container:${sb.id}`);
     // A second container prints its env and exits 3.
     const job = await rt.createContainer(spec("job", { entrypoint: ["sh", "-c"], cmd: ['echo "line1 $GREETING"; echo err >&2; sleep 0.2; echo line3; exit 3'], env: [{ name: "GREETING", value: "yo" }] }, sb.id));
     await rt.startContainer(job);
