@@ -181,6 +181,17 @@ def("StatusDetails", META, {
   causes: "[]StatusCause",
   retryAfterSeconds: "int32",
 });
+def("Preconditions", META, { uid: "string", resourceVersion: "string" });
+def("DeleteOptions", META, {
+  apiVersion: "string",
+  kind: "string",
+  gracePeriodSeconds: "int64",
+  preconditions: "Preconditions",
+  orphanDependents: "bool",
+  propagationPolicy: "string",
+  dryRun: "[]string",
+  ignoreStoreReadErrorWithClusterBreakingPotential: "bool",
+});
 def("Status", META, {
   apiVersion: "string",
   kind: "string",
@@ -404,6 +415,15 @@ def("Container", CORE, {
   stdinOnce: "bool",
   tty: "bool",
 });
+{
+  const container = SCHEMAS.get("Container") as ObjectSchema;
+  SCHEMAS.set("EphemeralContainer", {
+    ...container,
+    name: "EphemeralContainer",
+    openApiName: `${CORE}EphemeralContainer`,
+    fields: { ...container.fields, targetContainerName: { kind: "string" } },
+  });
+}
 def("NodeSelectorRequirement", CORE, { key: "string!", operator: "string!", values: "[]string" });
 def("NodeSelectorTerm", CORE, { matchExpressions: "[]NodeSelectorRequirement", matchFields: "[]NodeSelectorRequirement" });
 def("NodeSelector", CORE, { nodeSelectorTerms: "[]NodeSelectorTerm!" });
@@ -450,7 +470,7 @@ def("PodSchedulingGate", CORE, { name: "string!" });
 def("PodSpec", CORE, {
   containers: "[]Container@name!",
   initContainers: "[]Container@name",
-  ephemeralContainers: "[]any",
+  ephemeralContainers: "[]EphemeralContainer@name",
   volumes: "[]Volume@name+retain",
   restartPolicy: "string",
   terminationGracePeriodSeconds: "int64",

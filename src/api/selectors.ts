@@ -359,10 +359,19 @@ export function labelSelectorFromObject(sel: LabelSelector | null | undefined): 
   return new Matcher(reqs);
 }
 
-/** The selector as a string, as `kubectl get -o wide` shows it (SELECTOR column). */
+/**
+ * The selector as a string, as Kubernetes' FormatLabelSelector (and the
+ * SELECTOR column of `kubectl get -o wide`) shows it: "app=web,tier in (a,b)",
+ * "<none>" when it selects everything or nothing, "<error>" when invalid.
+ */
 export function labelSelectorToString(sel: LabelSelector | null | undefined): string {
   if (sel === null || sel === undefined) return "<none>";
-  return labelSelectorFromObject(sel).toString();
+  try {
+    const s = labelSelectorFromObject(sel).toString();
+    return s === "" ? "<none>" : s;
+  } catch {
+    return "<error>";
+  }
 }
 
 /** matchLabels only, a map selector (Service.spec.selector): `a=b,c=d`. */

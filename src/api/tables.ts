@@ -5,7 +5,7 @@
 // pinctl print them upper-cased.
 
 import type { ResourceInfo } from "./resources.js";
-import { labelSelectorFromObject } from "./selectors.js";
+import { labelSelectorToString } from "./selectors.js";
 import type {
   ConfigMap,
   Container,
@@ -197,13 +197,7 @@ function age(obj: KubeObject, now: Date): string {
 }
 
 function selectorText(sel: LabelSelector | undefined | null): string {
-  if (sel === undefined || sel === null) return "<none>";
-  try {
-    const s = labelSelectorFromObject(sel).toString();
-    return s === "" ? "<none>" : s;
-  } catch {
-    return "<invalid>";
-  }
+  return labelSelectorToString(sel);
 }
 
 function mapSelectorText(sel: Record<string, string> | undefined): string {

@@ -122,6 +122,8 @@ describe("labelSelectorFromObject", () => {
     expect(labelSelectorToString({ matchLabels: { app: "web", tier: "a" } })).toBe("app=web,tier=a");
     expect(labelSelectorToString({ matchExpressions: [{ key: "env", operator: "NotIn", values: ["b", "a"] }] })).toBe("env notin (a,b)");
     expect(labelSelectorToString(undefined)).toBe("<none>");
+    expect(labelSelectorToString({})).toBe("<none>");
+    expect(labelSelectorToString({ matchLabels: { "bad key": "x" } })).toBe("<error>");
   });
 
   it("round-trips through parseLabelSelector", () => {
