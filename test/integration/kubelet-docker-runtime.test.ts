@@ -120,6 +120,20 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
     expect(await rt.listContainers()).toEqual([]);
   }, 120_000);
 
+  it("two nodes on one engine see only their own containers", async () => {
+    const other = new DockerRuntime({ nodeName: `${NODE}-b`, logger: pino({ level: "silent" }) });
+    try {
+      const mine = await rt.runSandbox({ podUid: "aaaaaaaa-0000-0000-0000-000000000001", podNamespace: "default", podName: "a", annotations: {}, attempt: 0, hostname: "a", portBindings: [] });
+      const theirs = await other.runSandbox({ podUid: "bbbbbbbb-0000-0000-0000-000000000002", podNamespace: "default", podName: "b", annotations: {}, attempt: 0, hostname: "b", portBindings: [] });
+      expect((await rt.listContainers()).map((c) => c.id)).toEqual([mine.id]);
+      expect((await other.listContainers()).map((c) => c.id)).toEqual([theirs.id]);
+      expect(await rt.podContainers("bbbbbbbb-0000-0000-0000-000000000002")).toEqual([]);
+      await rt.removeContainer(mine.id);
+    } finally {
+      await removeNodeContainers(`${NODE}-b`);
+    }
+  }, 60_000);
+
   it("Never pull of a missing image is ErrImageNeverPull; a pull without a registry is ErrImagePull", async () => {
     await expect(rt.ensureImage("pinsetter/does-not-exist:9", "Never")).rejects.toMatchObject({ reason: "ErrImageNeverPull" });
     await expect(rt.ensureImage("pinsetter/does-not-exist:9", "IfNotPresent")).rejects.toMatchObject({ reason: "ErrImagePull" });
