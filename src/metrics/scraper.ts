@@ -31,6 +31,8 @@ interface NodeSample {
   summary: Summary;
   /** cumulative cpu per "node" or "ns/pod/container" at the previous scrape, for nodes that only report usageCoreNanoSeconds */
   cumulative: Map<string, { t: number; ns: number }>;
+  /** nanocores per "node" or "ns/pod/container", from the previous sample */
+  rates: Map<string, number>;
 }
 
 export class MetricsScraper {
@@ -87,8 +89,8 @@ export class MetricsScraper {
     if (!address || !port) return;
     try {
       const summary = await this.fetchSummary(address, port);
-      const previous = this.samples.get(name);
-      this.samples.set(name, { scrapedAt: Date.now(), summary, cumulative: previous?.cumulative ?? new Map() });
+      const scrapedAt = Date.now();
+      this.samples.set(name, { scrapedAt, summary, ...computeRates(summary, scrapedAt, this.samples.get(name)) });
     } catch (err) {
       // A node that stopped answering keeps no stale usage.
       this.samples.delete(name);
@@ -176,17 +178,36 @@ export class MetricsScraper {
     return out.sort((a, b) => (a.metadata.namespace + "/" + a.metadata.name).localeCompare(b.metadata.namespace + "/" + b.metadata.name));
   }
 
-  /** usageNanoCores, or the rate of usageCoreNanoSeconds since the previous scrape. */
+  /** The cpu rate computed when the sample was taken, or the kubelet's own figure. */
   private cpuNanoCores(s: NodeSample, key: string, cpu: Summary["node"]["cpu"]): number | undefined {
     if (!cpu) return undefined;
-    if (typeof cpu.usageNanoCores === "number") return cpu.usageNanoCores;
-    if (typeof cpu.usageCoreNanoSeconds !== "number") return undefined;
-    const t = Date.parse(cpu.time);
-    const prev = s.cumulative.get(key);
-    s.cumulative.set(key, { t, ns: cpu.usageCoreNanoSeconds });
-    if (!prev || t <= prev.t) return undefined;
-    return Math.max(0, ((cpu.usageCoreNanoSeconds - prev.ns) / (t - prev.t)) * 1000);
+    const rate = s.rates.get(key);
+    if (rate !== undefined) return rate;
+    return typeof cpu.usageNanoCores === "number" && typeof cpu.usageCoreNanoSeconds !== "number" ? cpu.usageNanoCores : undefined;
   }
+}
+
+/**
+ * CPU rates from usageCoreNanoSeconds between two scrapes, by this master's
+ * clock (a kubelet's sample times may not advance, and its usageNanoCores
+ * may be computed over an interval of its own choosing).
+ */
+function computeRates(summary: Summary, scrapedAt: number, previous: NodeSample | undefined): { cumulative: NodeSample["cumulative"]; rates: Map<string, number> } {
+  const cumulative: NodeSample["cumulative"] = new Map();
+  const rates = new Map<string, number>();
+  const track = (key: string, cpu: Summary["node"]["cpu"]) => {
+    if (!cpu || typeof cpu.usageCoreNanoSeconds !== "number") return;
+    cumulative.set(key, { t: scrapedAt, ns: cpu.usageCoreNanoSeconds });
+    const prev = previous?.cumulative.get(key);
+    if (prev && scrapedAt > prev.t && cpu.usageCoreNanoSeconds >= prev.ns) {
+      rates.set(key, ((cpu.usageCoreNanoSeconds - prev.ns) / (scrapedAt - prev.t)) * 1000);
+    }
+  };
+  track("node", summary.node.cpu);
+  for (const p of summary.pods ?? []) {
+    for (const c of p.containers ?? []) track(`${p.podRef.namespace}/${p.podRef.name}/${c.name}`, c.cpu);
+  }
+  return { cumulative, rates };
 }
 
 function usage(nanoCores: number, workingSetBytes: number): ResourceUsage {
