@@ -840,11 +840,22 @@ const TYPE_DESCRIPTION: Record<string, string> = {
   intOrString: "IntOrString is a type that can hold an int32 or a string.",
 };
 
-function refObject(name: string): Record<string, unknown> {
-  return { $ref: `#/components/schemas/${name}` };
+type OpenApiVersion = "v2" | "v3";
+
+function refTo(name: string, version: OpenApiVersion): Record<string, unknown> {
+  return { $ref: version === "v3" ? `#/components/schemas/${name}` : `#/definitions/${name}` };
 }
 
-function openApiField(f: FieldSchema): Record<string, unknown> {
+/**
+ * A reference to a named schema. OpenAPI v3 ignores siblings of $ref, so
+ * Kubernetes wraps it in allOf there; v2 documents put $ref beside the rest.
+ */
+function refField(name: string, version: OpenApiVersion, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  if (version === "v2") return { ...refTo(name, version), ...extra };
+  return { allOf: [refTo(name, version)], ...extra };
+}
+
+function openApiField(f: FieldSchema, version: OpenApiVersion): Record<string, unknown> {
   switch (f.kind) {
     case "string":
       return f.enum ? { type: "string", enum: [...f.enum] } : { type: "string" };
@@ -857,22 +868,22 @@ function openApiField(f: FieldSchema): Record<string, unknown> {
     case "bytes":
       return { type: "string", format: "byte" };
     case "intOrString":
-      return { allOf: [refObject("io.k8s.apimachinery.pkg.util.intstr.IntOrString")] };
+      return refField("io.k8s.apimachinery.pkg.util.intstr.IntOrString", version);
     case "quantity":
-      return { allOf: [refObject("io.k8s.apimachinery.pkg.api.resource.Quantity")] };
+      return refField("io.k8s.apimachinery.pkg.api.resource.Quantity", version);
     case "time":
-      return { allOf: [refObject("io.k8s.apimachinery.pkg.apis.meta.v1.Time")] };
+      return refField("io.k8s.apimachinery.pkg.apis.meta.v1.Time", version);
     case "any":
       return { type: "object", "x-kubernetes-preserve-unknown-fields": true };
     case "object": {
-      const out: Record<string, unknown> = { allOf: [refObject(schemaFor(f.ref).openApiName)], default: {} };
-      if (f.retainKeys) out["x-kubernetes-patch-strategy"] = "retainKeys";
-      return out;
+      const extra: Record<string, unknown> = version === "v3" ? { default: {} } : {};
+      if (f.retainKeys) extra["x-kubernetes-patch-strategy"] = "retainKeys";
+      return refField(schemaFor(f.ref).openApiName, version, extra);
     }
     case "map":
-      return { type: "object", additionalProperties: openApiField(f.values) };
+      return { type: "object", additionalProperties: openApiField(f.values, version) };
     case "array": {
-      const out: Record<string, unknown> = { type: "array", items: openApiField(f.items) };
+      const out: Record<string, unknown> = { type: "array", items: openApiField(f.items, version) };
       if (f.mergeKey !== undefined) {
         out["x-kubernetes-patch-merge-key"] = f.mergeKey;
         out["x-kubernetes-patch-strategy"] = f.retainKeys ? "merge,retainKeys" : "merge";
@@ -889,17 +900,12 @@ function openApiField(f: FieldSchema): Record<string, unknown> {
   }
 }
 
-/**
- * OpenAPI v3 component schemas for every type, named as Kubernetes names them
- * ("io.k8s.api.apps.v1.Deployment"), with x-kubernetes-group-version-kind on
- * kinds and x-kubernetes-patch-merge-key / -patch-strategy on merged lists.
- */
-export function openApiComponentSchemas(): Record<string, unknown> {
+function openApiSchemas(version: OpenApiVersion): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    "io.k8s.apimachinery.pkg.api.resource.Quantity": {
-      description: TYPE_DESCRIPTION.quantity,
-      oneOf: [{ type: "string" }, { type: "number" }],
-    },
+    "io.k8s.apimachinery.pkg.api.resource.Quantity":
+      version === "v3"
+        ? { description: TYPE_DESCRIPTION.quantity, oneOf: [{ type: "string" }, { type: "number" }] }
+        : { description: TYPE_DESCRIPTION.quantity, type: "string" },
     "io.k8s.apimachinery.pkg.apis.meta.v1.Time": {
       description: TYPE_DESCRIPTION.time,
       type: "string",
@@ -913,7 +919,7 @@ export function openApiComponentSchemas(): Record<string, unknown> {
   };
   for (const s of SCHEMAS.values()) {
     const properties: Record<string, unknown> = {};
-    for (const [name, f] of Object.entries(s.fields)) properties[name] = openApiField(f);
+    for (const [name, f] of Object.entries(s.fields)) properties[name] = openApiField(f, version);
     const schema: Record<string, unknown> = { type: "object", properties };
     if (s.description) schema.description = s.description;
     if (s.required.length > 0) schema.required = [...s.required];
@@ -924,21 +930,37 @@ export function openApiComponentSchemas(): Record<string, unknown> {
   for (const r of RESOURCES) {
     const item = SCHEMAS.get(r.kind);
     if (item === undefined) continue;
-    const listName = `${item.openApiName}List`;
-    out[listName] = {
+    out[`${item.openApiName}List`] = {
       type: "object",
       description: `${r.kind}List is a list of ${r.kind} objects.`,
       required: ["items"],
       properties: {
         apiVersion: { type: "string" },
         kind: { type: "string" },
-        metadata: { allOf: [refObject(`${META}ListMeta`)], default: {} },
-        items: { type: "array", items: { allOf: [refObject(item.openApiName)], default: {} } },
+        metadata: refField(`${META}ListMeta`, version, version === "v3" ? { default: {} } : {}),
+        items: { type: "array", items: refField(item.openApiName, version, version === "v3" ? { default: {} } : {}) },
       },
       "x-kubernetes-group-version-kind": [{ group: r.group, version: r.version, kind: `${r.kind}List` }],
     };
   }
   return out;
+}
+
+/**
+ * OpenAPI v3 component schemas for every type, named as Kubernetes names them
+ * ("io.k8s.api.apps.v1.Deployment"), with x-kubernetes-group-version-kind on
+ * kinds and x-kubernetes-patch-merge-key / -patch-strategy on merged lists.
+ */
+export function openApiComponentSchemas(): Record<string, unknown> {
+  return openApiSchemas("v3");
+}
+
+/**
+ * The same schemas as Swagger 2.0 `definitions` (refs "#/definitions/...",
+ * extensions beside $ref), for an /openapi/v2 document (kubectl 1.27, 1.28).
+ */
+export function openApiV2Definitions(): Record<string, unknown> {
+  return openApiSchemas("v2");
 }
 
 /** The OpenAPI definition name of a resource's kind: "io.k8s.api.apps.v1.Deployment". */

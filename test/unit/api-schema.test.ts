@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RESOURCES } from "../../src/api/resources.js";
-import { allSchemas, findSchema, openApiComponentSchemas, schemaFor, UnknownSchemaError, type FieldSchema } from "../../src/api/schema.js";
+import { allSchemas, findSchema, openApiComponentSchemas, openApiV2Definitions, schemaFor, UnknownSchemaError, type FieldSchema } from "../../src/api/schema.js";
 
 type OpenApi = Record<string, { properties?: Record<string, Record<string, unknown>>; required?: string[]; [k: string]: unknown }>;
 
@@ -107,5 +107,28 @@ describe("openApiComponentSchemas", () => {
 
   it("is plain JSON", () => {
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+  });
+});
+
+describe("openApiV2Definitions", () => {
+  const defs = openApiV2Definitions() as OpenApi;
+  it("uses #/definitions refs with extensions beside them", () => {
+    expect(defs["io.k8s.api.core.v1.PodSpec"]?.properties?.containers).toMatchObject({
+      type: "array",
+      items: { $ref: "#/definitions/io.k8s.api.core.v1.Container" },
+      "x-kubernetes-patch-merge-key": "name",
+      "x-kubernetes-patch-strategy": "merge",
+    });
+    expect(defs["io.k8s.api.apps.v1.DeploymentSpec"]?.properties?.strategy).toEqual({
+      $ref: "#/definitions/io.k8s.api.apps.v1.DeploymentStrategy",
+      "x-kubernetes-patch-strategy": "retainKeys",
+    });
+    expect(defs["io.k8s.apimachinery.pkg.api.resource.Quantity"]).toMatchObject({ type: "string" });
+  });
+
+  it("every $ref resolves and none points at components", () => {
+    const text = JSON.stringify(defs);
+    expect(text).not.toContain("#/components/");
+    for (const m of text.matchAll(/"\$ref":"#\/definitions\/([^"]+)"/g)) expect(defs[m[1] as string], m[1]).toBeDefined();
   });
 });
