@@ -5,6 +5,10 @@
 //
 //   npm run build && node dist/bench/scheduler/placer.js [nodes=1000] [pods=10000] [perOwner=100]
 
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 import type { Node, Pod } from "../../src/api/types.js";
 import { SchedulerCache } from "../../src/scheduler/cache.js";
 import { Framework } from "../../src/scheduler/framework.js";
@@ -63,8 +67,8 @@ const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q
 let worst = 0;
 for (const ni of cache.snapshot().nodes) for (const n of ni.ownerCounts.values()) worst = Math.max(worst, n);
 
-console.log(
-  JSON.stringify({
+const report = {
+    date: new Date().toISOString(),
     nodes: nodesN,
     pods: podsN,
     placed,
@@ -73,5 +77,9 @@ console.log(
     decisionMs: { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99) },
     maxPodsOfOneOwnerOnOneNode: worst,
     rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-  }),
-);
+    loadAverage: os.loadavg()[0],
+};
+console.log(JSON.stringify(report));
+const out = path.join(import.meta.dirname, "..", "..", "..", "bench", "results");
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(path.join(out, `scheduler-placer-${nodesN}n-${podsN}p.json`), JSON.stringify(report, null, 2) + "\n");
