@@ -121,17 +121,41 @@ export class PodSyncer {
 
     let sandbox: RuntimeContainer | null = view.sandbox;
     if (actions.createSandbox && !signal.aborted) {
-      sandbox = await runtime.runSandbox({
-        podUid: uid,
-        podNamespace: pod.metadata.namespace ?? "default",
-        podName: pod.metadata.name ?? "",
-        annotations: pod.metadata.annotations ?? {},
-        attempt: actions.createSandbox.attempt,
-        hostname: pod.spec.hostname ?? pod.metadata.name ?? "pod",
-        portBindings: portBindings(pod, this.d.hostIP),
-      });
-      changed = true;
-      this.d.log.info({ pod: podKey(pod), ip: sandbox.ip }, "sandbox started");
+      const key = `${uid}/POD/`;
+      const failed = this.failures.get(key);
+      const until = failed ? this.failureBackoff.backoffUntil(key, failed.at, Date.now()) : null;
+      if (until !== null) {
+        for (const c of pod.spec.containers) waiting.set(c.name, failed!.waiting);
+        wakeAt = wakeAt === null ? until : Math.min(wakeAt, until);
+      } else {
+        try {
+          sandbox = await runtime.runSandbox({
+            podUid: uid,
+            podNamespace: pod.metadata.namespace ?? "default",
+            podName: pod.metadata.name ?? "",
+            annotations: pod.metadata.annotations ?? {},
+            attempt: actions.createSandbox.attempt,
+            hostname: pod.spec.hostname ?? pod.metadata.name ?? "pod",
+            portBindings: portBindings(pod, this.d.hostIP),
+          });
+          this.failures.delete(key);
+          changed = true;
+          this.d.log.info({ pod: podKey(pod), ip: sandbox.ip }, "sandbox started");
+        } catch (err) {
+          // A hostPort already taken, a missing pause image, ...: the pod waits and says why.
+          const message = `failed to create pod sandbox: ${(err as Error).message}`;
+          this.d.log.warn({ pod: podKey(pod), err: message }, "cannot start pod sandbox");
+          this.d.events?.event(pod, "Warning", "FailedCreatePodSandBox", message);
+          const w: Waiting = { reason: "ContainerCreating", message };
+          for (const c of pod.spec.containers) waiting.set(c.name, w);
+          this.failureBackoff.restarted(key, Date.now());
+          this.failures.set(key, { at: Date.now(), waiting: w, pull: false });
+          const next = Date.now() + this.failureBackoff.currentDelay(key);
+          wakeAt = wakeAt === null ? next : Math.min(wakeAt, next);
+          sandbox = null;
+          changed = true;
+        }
+      }
     }
 
     if (actions.start.length > 0 && sandbox && sandbox.state === "running" && !signal.aborted) {

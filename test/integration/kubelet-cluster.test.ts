@@ -307,6 +307,26 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     expect(readFileSync(join(dir, "out", "poststart.txt"), "utf8")).toBe("poststart ran\n");
   }, 180_000);
 
+  it("publishes a hostPort on the node's address; a second pod wanting the same port waits with the reason", async () => {
+    const hp = (name: string): Pod => {
+      const p = webPod(name);
+      p.spec.containers[0]!.ports = [{ containerPort: 80, hostPort: 18_361 }];
+      return p;
+    };
+    await client.create<Pod>("pods", hp("hp-a"));
+    await waitFor("hp-a Running", async () => (await client.get<Pod>("pods", "default", "hp-a")).status?.phase === "Running", 60_000);
+    expect(await waitFor("the hostPort answers", () => httpGet(`http://${NODE.host}:18361/index.html`))).toBe("hello from hp-a\n");
+    await client.create<Pod>("pods", hp("hp-b"));
+    const waiting = await waitFor("hp-b waiting with a reason", async () => {
+      const w = (await client.get<Pod>("pods", "default", "hp-b")).status?.containerStatuses?.[0]?.state?.waiting;
+      return w?.message?.includes("failed to create pod sandbox") ? w : null;
+    }, 30_000);
+    expect(waiting.reason).toBe("ContainerCreating");
+    await client.delete("pods", "default", "hp-a", { gracePeriodSeconds: 1 });
+    await client.delete("pods", "default", "hp-b", { gracePeriodSeconds: 1 });
+    await waitFor("hp pods gone", async () => (await client.list<Pod>("pods", { namespace: "default" })).items.every((p) => !p.metadata.name?.startsWith("hp-")), 30_000);
+  }, 120_000);
+
   it("a container killed through Docker is restarted (restartCount 1); a pod deleted while its node was down is cleaned up on return", async () => {
     const created = await client.create<Pod>("pods", webPod("web-2"));
     const uid = created.metadata.uid!;
