@@ -283,7 +283,8 @@ export class NodeLifecycleController {
             // Every condition the kubelet owns becomes Unknown: nobody knows any more.
             return { ...c, status: "Unknown", reason: NODE_STATUS_UNKNOWN_REASON, message: NODE_STATUS_UNKNOWN_MESSAGE, lastTransitionTime: stamp };
           }
-          if (c.type === "Ready") return { ...c, status: "True", reason: "KubeletReady", message: "kubelet renews its lease again", lastTransitionTime: stamp, lastHeartbeatTime: stamp };
+          // lastHeartbeatTime stays the kubelet's: our own write must not look like a heartbeat.
+          if (c.type === "Ready") return { ...c, status: "True", reason: "KubeletReady", message: "kubelet renews its lease again", lastTransitionTime: stamp };
           return c;
         });
         if (what.markUnknown && !conds.some((c) => c.type === "Ready")) {
