@@ -14,6 +14,7 @@ import type { KvService } from "../store/kv-service.js";
 import { decode, readBody, YAML_TYPES } from "./body.js";
 import { apiGroup, apiGroupList, apiVersions, openApiV3Doc, openApiV3Index, resourceList, versionInfo } from "./discovery.js";
 import { logTarget, proxyLogs } from "./logs.js";
+import { OPENAPI_V2_PROTOBUF, openApiV2Protobuf } from "./openapi-v2.js";
 import { findDuplicateFields, findUnknownFields, parseFieldSelector, parseLabelSelector, SelectorError, strictDecodingError, tableFor, type Matcher } from "./model.js";
 import { negotiate, writeBody, type OutputFormat } from "./negotiate.js";
 import { Registry, type DeleteOptions, type ListQuery, type PatchKind, type WriteContext } from "./registry.js";
@@ -196,6 +197,13 @@ export class ApiServer {
         res.end(doc.json);
         return;
       }
+    }
+    if (path === "/openapi/v2" || path === "/swagger.json") {
+      // kubectl 1.27/1.28 ask for protobuf; there is no JSON form of it here.
+      const body = openApiV2Protobuf();
+      res.writeHead(200, { "content-type": OPENAPI_V2_PROTOBUF, "content-length": body.length });
+      res.end(body);
+      return;
     }
     if (path === "/" || path === "") {
       return writeBody(res, 200, { paths: ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"] }, fmt);

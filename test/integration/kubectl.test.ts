@@ -1,4 +1,4 @@
-// Stock kubectl binaries (the oldest supported, 1.32 and the newest) against
+// Stock kubectl binaries (1.27, the oldest here, 1.32 and 1.33, the newest) against
 // three real masters: discovery, get in every output, get -w, apply of a
 // multi-document manifest twice (the second a patch that keeps fields others
 // set), diff, scale, describe, delete -f, and a wrong token refused. kubectl
@@ -22,7 +22,7 @@ function kubectlPath(name: string): string | null {
   return existsSync(join(SDK_BIN, name)) ? join(SDK_BIN, name) : null;
 }
 
-const VERSIONS = ["kubectl.1.29", "kubectl", "kubectl.1.33"].map((n) => ({ name: n, path: kubectlPath(n) })).filter((v) => v.path !== null) as { name: string; path: string }[];
+const VERSIONS = ["kubectl.1.27", "kubectl", "kubectl.1.33"].map((n) => ({ name: n, path: kubectlPath(n) })).filter((v) => v.path !== null) as { name: string; path: string }[];
 
 let cluster: TestCluster;
 let client: KubeClient;
