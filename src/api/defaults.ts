@@ -30,6 +30,16 @@ function setDefault<T extends object, K extends keyof T>(obj: T, key: K, value: 
   if (obj[key] === undefined || obj[key] === null) obj[key] = value;
 }
 
+/**
+ * For fields that are not pointers in Kubernetes' Go types: there "" and 0
+ * are the unset value, so they get the default too (periodSeconds: 0 becomes
+ * 10, restartPolicy: "" becomes Always), as kube-apiserver's defaulting does.
+ */
+function setDefaultZero<T extends object, K extends keyof T>(obj: T, key: K, value: T[K]): void {
+  const v: unknown = obj[key];
+  if (v === undefined || v === null || v === "" || v === 0) obj[key] = value;
+}
+
 /** imagePullPolicy: Always for ":latest" or an untagged image, IfNotPresent otherwise. */
 export function defaultPullPolicy(image: unknown): "Always" | "IfNotPresent" {
   if (typeof image !== "string" || image === "") return "IfNotPresent";
@@ -44,30 +54,30 @@ export function defaultPullPolicy(image: unknown): "Always" | "IfNotPresent" {
 
 function defaultProbe(p: Probe | undefined): void {
   if (!isRecord(p)) return;
-  setDefault(p, "timeoutSeconds", 1);
-  setDefault(p, "periodSeconds", 10);
-  setDefault(p, "successThreshold", 1);
-  setDefault(p, "failureThreshold", 3);
+  setDefaultZero(p, "timeoutSeconds", 1);
+  setDefaultZero(p, "periodSeconds", 10);
+  setDefaultZero(p, "successThreshold", 1);
+  setDefaultZero(p, "failureThreshold", 3);
   if (isRecord(p.httpGet)) {
-    setDefault(p.httpGet, "path", "/");
-    setDefault(p.httpGet, "scheme", "HTTP");
+    setDefaultZero(p.httpGet, "path", "/");
+    setDefaultZero(p.httpGet, "scheme", "HTTP");
   }
   if (isRecord(p.grpc)) setDefault(p.grpc, "service", "");
 }
 
 function defaultContainer(c: Container): void {
   if (!isRecord(c)) return;
-  setDefault(c, "terminationMessagePath", "/dev/termination-log");
-  setDefault(c, "terminationMessagePolicy", "File");
-  setDefault(c, "imagePullPolicy", defaultPullPolicy(c.image));
-  if (Array.isArray(c.ports)) for (const p of c.ports) if (isRecord(p)) setDefault(p as ContainerPort, "protocol", "TCP");
+  setDefaultZero(c, "terminationMessagePath", "/dev/termination-log");
+  setDefaultZero(c, "terminationMessagePolicy", "File");
+  setDefaultZero(c, "imagePullPolicy", defaultPullPolicy(c.image));
+  if (Array.isArray(c.ports)) for (const p of c.ports) if (isRecord(p)) setDefaultZero(p as ContainerPort, "protocol", "TCP");
   defaultProbe(c.livenessProbe);
   defaultProbe(c.readinessProbe);
   defaultProbe(c.startupProbe);
   for (const h of [c.lifecycle?.postStart, c.lifecycle?.preStop]) {
     if (isRecord(h) && isRecord(h.httpGet)) {
-      setDefault(h.httpGet, "path", "/");
-      setDefault(h.httpGet, "scheme", "HTTP");
+      setDefaultZero(h.httpGet, "path", "/");
+      setDefaultZero(h.httpGet, "scheme", "HTTP");
     }
   }
   if (isRecord(c.resources)) {
@@ -91,17 +101,24 @@ function defaultContainer(c: Container): void {
 /** Pod spec defaults (also for templates of deployments and replicasets). */
 export function defaultPodSpec(spec: PodSpec): void {
   if (!isRecord(spec)) return;
-  setDefault(spec, "restartPolicy", "Always");
+  setDefaultZero(spec, "restartPolicy", "Always");
   setDefault(spec, "terminationGracePeriodSeconds", 30);
-  setDefault(spec, "dnsPolicy", "ClusterFirst");
+  setDefaultZero(spec, "dnsPolicy", "ClusterFirst");
   setDefault(spec, "securityContext", {});
-  setDefault(spec, "schedulerName", "default-scheduler");
+  setDefaultZero(spec, "schedulerName", "default-scheduler");
   setDefault(spec, "enableServiceLinks", true);
   // serviceAccount is the deprecated alias Kubernetes keeps in sync.
   if (spec.serviceAccountName === undefined && typeof (spec as Record<string, unknown>).serviceAccount === "string") {
     spec.serviceAccountName = (spec as Record<string, unknown>).serviceAccount as string;
   }
   if (Array.isArray(spec.containers)) spec.containers.forEach(defaultContainer);
+  if (spec.hostNetwork === true) {
+    // With the host's network a container port is a host port (Kubernetes' SetDefaults_Pod).
+    for (const c of [...(Array.isArray(spec.containers) ? spec.containers : []), ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])]) {
+      if (!isRecord(c) || !Array.isArray(c.ports)) continue;
+      for (const p of c.ports) if (isRecord(p) && (p.hostPort === undefined || p.hostPort === 0)) p.hostPort = p.containerPort;
+    }
+  }
   if (Array.isArray(spec.initContainers)) spec.initContainers.forEach(defaultContainer);
   if (Array.isArray(spec.volumes)) {
     for (const v of spec.volumes) {
@@ -171,15 +188,15 @@ function defaultPod(obj: KubeObject): void {
 function defaultService(svc: Service): void {
   if (!isRecord(svc.spec)) return;
   const s = svc.spec;
-  setDefault(s, "type", "ClusterIP");
-  if (s.type !== "ExternalName") setDefault(s, "sessionAffinity", "None");
-  if (s.type === "NodePort" || s.type === "LoadBalancer") setDefault(s, "externalTrafficPolicy", "Cluster");
+  setDefaultZero(s, "type", "ClusterIP");
+  if (s.type !== "ExternalName") setDefaultZero(s, "sessionAffinity", "None");
+  if (s.type === "NodePort" || s.type === "LoadBalancer") setDefaultZero(s, "externalTrafficPolicy", "Cluster");
   if (s.type !== "ExternalName") setDefault(s, "internalTrafficPolicy", "Cluster");
   if (Array.isArray(s.ports)) {
     for (const p of s.ports) {
       if (!isRecord(p)) continue;
-      setDefault(p, "protocol", "TCP");
-      setDefault(p, "targetPort", p.port);
+      setDefaultZero(p, "protocol", "TCP");
+      setDefaultZero(p, "targetPort", p.port);
     }
   }
   if (svc.status === undefined || svc.status === null) svc.status = { loadBalancer: {} };
@@ -198,7 +215,7 @@ function defaultDeployment(d: Deployment): void {
   setDefault(s, "strategy", {});
   if (!isRecord(s.strategy)) return;
   const strategy = s.strategy as NonNullable<typeof s.strategy>;
-  setDefault(strategy, "type", "RollingUpdate");
+  setDefaultZero(strategy, "type", "RollingUpdate");
   if (strategy.type === "RollingUpdate") {
     setDefault(strategy, "rollingUpdate", {});
     if (!isRecord(strategy.rollingUpdate)) return;
@@ -241,7 +258,7 @@ function defaultNamespace(ns: Namespace): void {
   // a deleted namespace Terminating for ever.
   if (ns.status === undefined || ns.status === null) ns.status = {};
   if (!isRecord(ns.status)) return;
-  setDefault(ns.status as NonNullable<Namespace["status"]>, "phase", "Active");
+  setDefaultZero(ns.status as NonNullable<Namespace["status"]>, "phase", "Active");
   // The well-known name label Kubernetes sets on every namespace.
   const name = ns.metadata?.name;
   const labels: unknown = ns.metadata.labels;
@@ -251,7 +268,7 @@ function defaultNamespace(ns: Namespace): void {
 }
 
 function defaultSecret(s: Secret): void {
-  setDefault(s, "type", "Opaque");
+  setDefaultZero(s, "type", "Opaque");
   if (isRecord(s.stringData) && (s.data === undefined || s.data === null || isRecord(s.data))) {
     // stringData is write-only: folded into data (base64), then dropped.
     s.data = isRecord(s.data) ? s.data : {};

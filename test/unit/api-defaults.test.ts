@@ -95,6 +95,32 @@ describe("pod defaults", () => {
     expect(p.spec.containers[0].imagePullPolicy).toBe("Never");
   });
 
+  it("fills zero values of non-pointer fields as Kubernetes does", () => {
+    const p = defaulted("pods", {
+      metadata: { name: "p" },
+      spec: {
+        restartPolicy: "",
+        dnsPolicy: "",
+        terminationGracePeriodSeconds: 0,
+        containers: [{ name: "c", image: "x:1", imagePullPolicy: "", ports: [{ containerPort: 1, protocol: "" }], readinessProbe: { exec: { command: ["true"] }, periodSeconds: 0, timeoutSeconds: 0 } }],
+      },
+    });
+    expect(p.spec.restartPolicy).toBe("Always");
+    expect(p.spec.dnsPolicy).toBe("ClusterFirst");
+    expect(p.spec.terminationGracePeriodSeconds).toBe(0);
+    expect(p.spec.containers[0].imagePullPolicy).toBe("IfNotPresent");
+    expect(p.spec.containers[0].ports[0].protocol).toBe("TCP");
+    expect(p.spec.containers[0].readinessProbe).toMatchObject({ periodSeconds: 10, timeoutSeconds: 1 });
+    const s = defaulted("svc", { metadata: { name: "s" }, spec: { type: "", ports: [{ port: 80, targetPort: 0 }] } });
+    expect(s.spec.type).toBe("ClusterIP");
+    expect(s.spec.ports[0].targetPort).toBe(80);
+  });
+
+  it("hostNetwork: container ports become host ports", () => {
+    const p = defaulted("pods", { metadata: { name: "p" }, spec: { hostNetwork: true, containers: [{ name: "c", image: "x:1", ports: [{ containerPort: 80 }] }] } });
+    expect(p.spec.containers[0].ports[0]).toEqual({ containerPort: 80, hostPort: 80, protocol: "TCP" });
+  });
+
   it("is idempotent", () => {
     expect(defaulted("pods", pod)).toEqual(pod);
   });

@@ -151,7 +151,7 @@ describe("pod spec", () => {
     [(o: any) => (o.spec.containers[0].livenessProbe.exec = { command: ["true"] }), `${c0}.livenessProbe.httpGet: Forbidden: may not specify more than 1 handler type`],
     [(o: any) => (o.spec.containers[0].livenessProbe.successThreshold = 2), `${c0}.livenessProbe.successThreshold: Invalid value: 2: must be 1`],
     [(o: any) => (o.spec.containers[0].readinessProbe = { tcpSocket: { port: 0 } }), `${c0}.readinessProbe.tcpSocket.port: Invalid value: 0: must be between 1 and 65535, inclusive`],
-    [(o: any) => (o.spec.containers[0].livenessProbe.periodSeconds = 0), `${c0}.livenessProbe.periodSeconds: Invalid value: 0: must be greater than or equal to 1`],
+    [(o: any) => (o.spec.containers[0].livenessProbe.periodSeconds = -1), `${c0}.livenessProbe.periodSeconds: Invalid value: -1: must be greater than or equal to 0`],
     [(o: any) => (o.spec.containers[0].volumeMounts[0].name = "nope"), `${c0}.volumeMounts[0].name: Not found: "nope"`],
     [(o: any) => o.spec.containers[0].volumeMounts.push({ name: "data", mountPath: "/data" }), `${c0}.volumeMounts[1].mountPath: Invalid value: "/data": must be unique`],
     [(o: any) => o.spec.volumes.push({ name: "data", emptyDir: {} }), 'spec.volumes[1].name: Duplicate value: "data"'],
@@ -167,6 +167,7 @@ describe("pod spec", () => {
     [(o: any) => (o.spec.tolerations = [{ key: "a", effect: "Sometimes" }]), 'spec.tolerations[0].effect: Unsupported value: "Sometimes"'],
     [(o: any) => (o.spec.schedulerName = "My Scheduler"), 'spec.schedulerName: Invalid value: "My Scheduler"'],
     [(o: any) => (o.spec.dnsPolicy = "None"), "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"],
+    [(o: any) => ((o.spec.hostNetwork = true), (o.spec.containers[0].ports[0].hostPort = 8080)), "spec.containers[0].ports[0].hostPort: Invalid value: 8080: must match `containerPort` when `hostNetwork` is true"],
     [(o: any) => o.spec.containers.push({ name: "b", image: "x", ports: [{ containerPort: 1, hostPort: 8080 }] }, { name: "c", image: "x", ports: [{ containerPort: 2, hostPort: 8080 }] }), "spec.containers[2].ports[0].hostPort: Duplicate value"],
   ])("%#: %s", (mutate, want) => {
     expect(lines(validate("pods", with_(POD, mutate))).join("\n")).toContain(want);

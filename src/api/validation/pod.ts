@@ -112,10 +112,9 @@ function validateHandler(h: Probe | Record<string, unknown>, path: string, kinds
 function validateProbe(p: Probe | undefined, path: string, mustSucceedOnce: boolean): FieldError[] {
   if (p === undefined || p === null) return [];
   const errs = validateHandler(p, path, ["exec", "httpGet", "tcpSocket", "grpc"]);
-  errs.push(...nonNegative(child(path, "initialDelaySeconds"), p.initialDelaySeconds));
-  for (const f of ["timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] as const) {
-    const v = p[f];
-    if (v !== undefined && v < 1) errs.push(invalid(child(path, f), v, "must be greater than or equal to 1"));
+  // Zero means "default" for these (defaults.ts fills them), so only negatives are refused.
+  for (const f of ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] as const) {
+    errs.push(...nonNegative(child(path, f), p[f]));
   }
   if (mustSucceedOnce && p.successThreshold !== undefined && p.successThreshold !== 1) {
     errs.push(invalid(child(path, "successThreshold"), p.successThreshold, "must be 1"));
@@ -315,6 +314,15 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     });
   });
 
+  if (spec.hostNetwork === true) {
+    containers.forEach((c, ci) => {
+      (c?.ports ?? []).forEach((port, pi) => {
+        if (port?.hostPort && port.hostPort !== port.containerPort) {
+          errs.push(invalid(child(index(child(index(child(path, "containers"), ci), "ports"), pi), "hostPort"), port.hostPort, "must match `containerPort` when `hostNetwork` is true"));
+        }
+      });
+    });
+  }
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
     errs.push(notSupported(child(path, "restartPolicy"), spec.restartPolicy, RESTART_POLICIES));
   }
