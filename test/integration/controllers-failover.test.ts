@@ -55,31 +55,38 @@ async function getOrNull<T extends KubeObject>(resource: string, ns: string | un
   }
 }
 
-/** Stands in for kubelets: each new pod gets an IP, Running and Ready shortly after it appears. */
+/** Stands in for kubelets: each pod gets an IP, Running and Ready shortly after it appears,
+ *  and Ready again if another writer replaces its conditions. */
 function startFakeKubelet(): void {
   let ip = 1;
+  const pending = new Set<string>();
   informer = new Informer<Pod>(client, "pods");
-  informer.addHandlers({
-    onAdd: (p) => {
-      if (p.status?.podIP || p.metadata.deletionTimestamp) return;
-      const t = setTimeout(async () => {
-        timers.delete(t);
-        for (let attempt = 0; attempt < 20; attempt++) {
-          try {
-            const pod = await client.get<Pod>("pods", p.metadata.namespace, p.metadata.name!);
-            const addr = `10.78.${Math.floor(ip / 250)}.${(ip++ % 250) + 1}`;
-            pod.status = { ...(pod.status ?? {}), phase: "Running", podIP: addr, podIPs: [{ ip: addr }], conditions: [{ type: "Ready", status: "True", lastTransitionTime: new Date().toISOString() }] };
-            await client.update("pods", pod, { subresource: "status" });
-            return;
-          } catch (err) {
-            if (err instanceof KubeApiError && err.notFound) return;
-            await sleep(200);
-          }
+  const check = (p: Pod) => {
+    if (p.metadata.deletionTimestamp) return;
+    if (p.status?.podIP && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return;
+    const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    if (pending.has(key)) return;
+    pending.add(key);
+    const t = setTimeout(async () => {
+      timers.delete(t);
+      pending.delete(key);
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          const pod = await client.get<Pod>("pods", p.metadata.namespace, p.metadata.name!);
+          const addr = pod.status?.podIP ?? `10.78.${Math.floor(ip / 250)}.${(ip++ % 250) + 1}`;
+          const others = (pod.status?.conditions ?? []).filter((c) => c.type !== "Ready");
+          pod.status = { ...(pod.status ?? {}), phase: "Running", podIP: addr, podIPs: [{ ip: addr }], conditions: [...others, { type: "Ready", status: "True", lastTransitionTime: new Date().toISOString() }] };
+          await client.update("pods", pod, { subresource: "status" });
+          return;
+        } catch (err) {
+          if (err instanceof KubeApiError && err.notFound) return;
+          await sleep(200);
         }
-      }, 150);
-      timers.add(t);
-    },
-  });
+      }
+    }, 150);
+    timers.add(t);
+  };
+  informer.addHandlers({ onAdd: check, onUpdate: (_o, p) => check(p) });
   informer.start();
 }
 
@@ -168,7 +175,8 @@ afterAll(async () => {
     }
   }
   children.clear();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir && !process.env.KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+  else if (dir) console.log("kept", dir);
 });
 
 describe("controllers through leader failures", () => {

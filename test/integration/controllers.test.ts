@@ -55,43 +55,63 @@ async function getOrNull<T extends KubeObject>(resource: string, ns: string | un
   }
 }
 
-/** Stands in for kubelets: gives each new pod an IP, Running, and (unless told otherwise) Ready after a delay. */
+/** Stands in for kubelets: gives each new pod an IP, Running, and Ready after a delay, and
+ *  keeps asserting the readiness it was told (another writer may replace the conditions). */
 class FakeKubelet {
   private readonly informer: Informer<Pod>;
   private ip = 1;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** the readiness each pod should report, by namespace/name */
+  private readonly desired = new Map<string, boolean>();
+  private readonly pending = new Set<string>();
   readonly holdReady = new Set<string>();
 
   constructor(private readonly readyDelayMs: () => number) {
     this.informer = new Informer<Pod>(client, "pods");
-    this.informer.addHandlers({ onAdd: (p) => this.schedule(p) });
+    this.informer.addHandlers({ onAdd: (p) => this.check(p), onUpdate: (_o, p) => this.check(p) });
     this.informer.start();
   }
 
-  private schedule(p: Pod): void {
-    if (p.status?.podIP || p.metadata.deletionTimestamp) return;
+  private check(p: Pod): void {
+    if (p.metadata.deletionTimestamp) return;
+    const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    let want = this.desired.get(key);
+    if (want === undefined) this.desired.set(key, (want = !this.holdReady.has(p.metadata.namespace!)));
+    const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+    const hasReady = p.status?.conditions?.some((c) => c.type === "Ready") ?? false;
+    if (p.status?.podIP && hasReady && ready === want) return;
+    if (this.pending.has(key)) return;
+    this.pending.add(key);
     const t = setTimeout(() => {
       this.timers.delete(t);
-      const ready = !this.holdReady.has(p.metadata.namespace!);
-      void this.setStatus(p.metadata.namespace!, p.metadata.name!, ready).catch(() => undefined);
-    }, this.readyDelayMs());
+      this.pending.delete(key);
+      void this.write(p.metadata.namespace!, p.metadata.name!).catch(() => undefined);
+    }, p.status?.podIP ? 20 : this.readyDelayMs());
     this.timers.add(t);
   }
 
+  /** Sets a pod's readiness (and keeps it so). */
   async setStatus(ns: string, name: string, ready: boolean): Promise<void> {
+    this.desired.set(`${ns}/${name}`, ready);
+    await this.write(ns, name);
+  }
+
+  private async write(ns: string, name: string): Promise<void> {
+    const ready = this.desired.get(`${ns}/${name}`) ?? true;
     for (let attempt = 0; attempt < 10; attempt++) {
       const pod = await getOrNull<Pod>("pods", ns, name);
       if (!pod) return;
       const now = new Date().toISOString();
       const ip = pod.status?.podIP ?? `10.77.${Math.floor(this.ip / 250)}.${(this.ip++ % 250) + 1}`;
       const prevReady = pod.status?.conditions?.find((c) => c.type === "Ready");
+      const others = (pod.status?.conditions ?? []).filter((c) => c.type !== "Ready");
       pod.status = {
         ...(pod.status ?? {}),
         phase: "Running",
         podIP: ip,
         podIPs: [{ ip }],
         startTime: pod.status?.startTime ?? now,
-        conditions: [{ type: "Ready", status: ready ? "True" : "False", lastTransitionTime: prevReady?.status === (ready ? "True" : "False") ? prevReady.lastTransitionTime : now }],
+        conditions: [...others, { type: "Ready", status: ready ? "True" : "False", lastTransitionTime: prevReady?.status === (ready ? "True" : "False") ? prevReady.lastTransitionTime : now }],
       };
       try {
         await client.update("pods", pod, { subresource: "status" });
