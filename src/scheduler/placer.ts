@@ -17,6 +17,8 @@ export interface Placement {
 
 export interface Placer {
   readonly name: string;
+  /** How many ready pods the scheduler hands over at once (default 1: one pod per cycle). */
+  readonly maxBatch?: number;
   /**
    * Decides for `pods` in order. Before deciding the next pod, the placer
    * calls `onPlaced` for the previous decision; the scheduler assumes the pod

@@ -169,13 +169,21 @@ export class Scheduler {
     while (this.running) {
       await this.waitForBindSlot();
       if (!this.running) break;
-      const pi = await this.queue.pop();
-      if (!pi || !this.running) break;
+      const first = await this.queue.pop();
+      if (!first || !this.running) break;
+      // A batch placer takes every pod ready now (up to its maxBatch); greedy takes one.
+      const batch = [first];
+      const max = this.placer.maxBatch ?? 1;
+      while (batch.length < max) {
+        const more = this.queue.popNow();
+        if (!more) break;
+        batch.push(more);
+      }
       try {
-        this.scheduleOne(pi);
+        this.scheduleBatch(batch);
       } catch (err) {
-        this.log.error({ err, pod: pi.key }, "scheduling cycle failed");
-        this.queue.requeueBackoff(pi.key);
+        this.log.error({ err, pods: batch.map((p) => p.key) }, "scheduling cycle failed");
+        for (const p of batch) if (!this.cache.isAssumed(p.key)) this.queue.requeueBackoff(p.key);
       }
       // pop() resolves on microtasks while pods are ready; let watches and replies in.
       if (Date.now() - sinceYield > 10) {
@@ -190,16 +198,20 @@ export class Scheduler {
     return new Promise((r) => this.bindSlotWaiters.push(r));
   }
 
-  private scheduleOne(popped: PodInfo): void {
-    const current = this.pods.get(popped.key);
-    // Deleted, bound by someone else, or replaced by a new pod of the same name since it was queued.
-    if (!current || current.spec.nodeName || current.metadata.uid !== popped.pod.metadata.uid || current.metadata.deletionTimestamp) {
-      this.queue.done(popped.key);
-      return;
+  private scheduleBatch(popped: PodInfo[]): void {
+    const pods: PodInfo[] = [];
+    for (const p of popped) {
+      const current = this.pods.get(p.key);
+      // Deleted, bound by someone else, or replaced by a new pod of the same name since it was queued.
+      if (!current || current.spec.nodeName || current.metadata.uid !== p.pod.metadata.uid || current.metadata.deletionTimestamp) {
+        this.queue.done(p.key);
+        continue;
+      }
+      pods.push(current === p.pod ? p : newPodInfo(current));
     }
-    const pi = current === popped.pod ? popped : newPodInfo(current);
+    if (pods.length === 0) return;
     const cycle = this.queue.schedulingCycle;
-    this.placer.place([pi], this.cache.snapshot(), (p) => this.onPlaced(p, cycle));
+    this.placer.place(pods, this.cache.snapshot(), (p) => this.onPlaced(p, cycle));
   }
 
   private onPlaced(p: Placement, cycle: number): void {
