@@ -284,9 +284,17 @@ describe("deployments", () => {
     let maxTotal = 0;
     let minReady = Infinity;
     let states = 0;
+    // A pod once Ready whose Ready condition is merely missing (another writer replaced the
+    // conditions list: the scheduler's PodScheduled patch on these never-bound pods) is still ready.
+    const wasReady = new Set<string>();
+    const isReady = (p: Pod) => {
+      const c = p.status?.conditions?.find((x) => x.type === "Ready");
+      if (c?.status === "True") wasReady.add(p.metadata.uid!);
+      return c ? c.status === "True" : wasReady.has(p.metadata.uid!);
+    };
     const observe = () => {
       const live = [...pods.values()].filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== "Failed" && p.status?.phase !== "Succeeded");
-      const ready = live.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length;
+      const ready = live.filter(isReady).length;
       maxTotal = Math.max(maxTotal, live.length);
       minReady = Math.min(minReady, ready);
       states++;
