@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import type { Deployment, Endpoints, Pod } from "../../src/api/types.js";
+import type { Endpoints, Pod } from "../../src/api/types.js";
 import { E2ECluster, REPO_ROOT } from "./harness/cluster.js";
 import { appContainers, docker, dockerAnswers, imagePresent } from "./harness/docker.js";
 import { get, Load, podOf } from "./harness/http.js";
@@ -74,22 +74,13 @@ async function createPod(name: string, container: Record<string, unknown>, spec:
   } as unknown as Pod);
 }
 
-async function setWebContainer(change: (c: Record<string, unknown>) => void): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const d = await cluster.client.get<Deployment>("deployments", NS, "web");
-    change(d.spec.template.spec.containers[0] as unknown as Record<string, unknown>);
-    try {
-      await cluster.client.update("deployments", d);
-      return;
-    } catch (err) {
-      if (attempt < 5 && (err as { conflict?: boolean }).conflict) continue;
-      throw err;
-    }
-  }
+/** Changes the web container as `kubectl set image/env` does: a strategic merge patch keyed by container name. */
+async function setWebContainer(change: Record<string, unknown>): Promise<void> {
+  await cluster.client.patch("deployments", NS, "web", { spec: { template: { spec: { containers: [{ name: "httpd", ...change }] } } } }, "strategic");
 }
 
 /** A rollout under load: every request during it must succeed. */
-async function rolloutUnderLoad(change: (c: Record<string, unknown>) => void, done: (body: string) => boolean): Promise<void> {
+async function rolloutUnderLoad(change: Record<string, unknown>, done: (body: string) => boolean): Promise<void> {
   const urls = cluster.nodeNames.map((n) => cluster.nodeUrl(n, NODE_PORT));
   const load = new Load(urls, 2);
   try {
@@ -269,7 +260,7 @@ describe.sequential("web app end to end", () => {
 
   it("changing the image rolls the pods over while the Service answers every request", async () => {
     await rolloutUnderLoad(
-      (c) => (c.image = "pinsetter/busybox:2"),
+      { image: "pinsetter/busybox:2" },
       (body) => / v2\b/.test(body),
     );
     const pods = await webPods();
@@ -278,7 +269,7 @@ describe.sequential("web app end to end", () => {
 
   it("changing the env rolls the pods over while the Service answers every request", async () => {
     await rolloutUnderLoad(
-      (c) => (c.env = [{ name: "GREETING", value: "rolled" }]),
+      { env: [{ name: "GREETING", value: "rolled" }] },
       (body) => body.endsWith(" rolled"),
     );
   }, 180_000);

@@ -30,8 +30,14 @@ function findRepoRoot(from: string): string {
   }
   return dir;
 }
-const PINSETTER = join(REPO_ROOT, "dist", "src", "cli", "pinsetter.js");
-const PINCTL = join(REPO_ROOT, "dist", "src", "cli", "pinctl.js");
+/**
+ * The compiled CLIs. PINSETTER_E2E_DIST points at another build (for example
+ * `tsc --outDir /tmp/x` with node_modules linked there) when dist/ is being
+ * rebuilt by others at the same time.
+ */
+const DIST = process.env.PINSETTER_E2E_DIST ?? join(REPO_ROOT, "dist");
+const PINSETTER = join(DIST, "src", "cli", "pinsetter.js");
+const PINCTL = join(DIST, "src", "cli", "pinctl.js");
 const RUN_PREFIX = "pinsetter-e2e-";
 
 export interface E2EClusterOptions {
