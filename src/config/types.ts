@@ -60,7 +60,7 @@ export interface NodeLifecycleSettings {
   defaultUnreachableTolerationSeconds: number;
   /** tolerationSeconds for node.kubernetes.io/not-ready:NoExecute, for pods that do not set their own. */
   defaultNotReadyTolerationSeconds: number;
-  /** With more than 2 unhealthy nodes and at least this fraction of all nodes unhealthy, nothing is evicted. */
+  /** With at least this fraction of all nodes unhealthy at once, nothing is evicted (Kubernetes' unhealthyZoneThreshold). */
   unhealthyZoneThreshold: number;
 }
 

@@ -144,6 +144,19 @@ describe("node lifecycle controller", () => {
     expect(w.api.get("pods", "default", "b")).toBeDefined();
   });
 
+  test("two of three nodes silent at once is partial disruption: nothing is evicted until one comes back", async () => {
+    const w = await world(["w1", "w2", "w3"], [pod("a", { nodeName: "w1" }), pod("b", { nodeName: "w2" })]);
+    await w.advance(8000, ["w3"]);
+    expect(w.ctrl.disruptionState).toBe("PartialDisruption");
+    expect(w.api.get("pods", "default", "a")).toBeDefined();
+    expect(w.api.get("pods", "default", "b")).toBeDefined();
+    // w2 renews again: 1 of 3 silent is a node problem, so w1's pod goes.
+    await w.advance(3000, ["w2", "w3"]);
+    expect(w.ctrl.disruptionState).toBe("Normal");
+    expect(w.api.get("pods", "default", "a")).toBeUndefined();
+    expect(w.api.get("pods", "default", "b")).toBeDefined();
+  });
+
   test("a stalled controller gives every node a fresh grace period instead of blaming them", async () => {
     const w = await world(["w1", "w2"], [pod("a", { nodeName: "w1" })]);
     await w.advance(1000, ["w1", "w2"]);

@@ -54,13 +54,17 @@ export type DisruptionState = "Normal" | "PartialDisruption" | "FullDisruption";
 
 /**
  * Kubernetes' ComputeZoneState for one zone: every node not ready is full
- * disruption; more than 2 not ready and at least `threshold` of all is
- * partial. In both, the problem is more likely on the masters' side (or the
- * network around them) than on the nodes, so nothing is evicted.
+ * disruption; at least `threshold` (unhealthyZoneThreshold, 0.55) of the
+ * nodes not ready is partial. In both, the problem is more likely on the
+ * masters' side (or the network around them) than on the nodes, so nothing is
+ * evicted. Kubernetes also asks for more than 2 unhealthy nodes before it
+ * calls a zone partially disrupted (and then still evicts in large clusters,
+ * slowly); Pinsetter's clusters are small, so the fraction alone decides: 2
+ * of 3 nodes silent at once evicts nothing.
  */
 export function disruptionState(ready: number, notReady: number, threshold: number): DisruptionState {
   if (ready === 0 && notReady > 0) return "FullDisruption";
-  if (notReady > 2 && notReady / (ready + notReady) >= threshold) return "PartialDisruption";
+  if (notReady > 0 && notReady / (ready + notReady) >= threshold) return "PartialDisruption";
   return "Normal";
 }
 
