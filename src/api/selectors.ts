@@ -88,16 +88,20 @@ export function labelValueErrors(v: string): string[] {
 // ------------------------------------------------------------ matching
 
 function matchRequirement(r: LabelRequirement, labels: Record<string, string>): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
-  const v = has ? labels[r.key] : undefined;
+  // Label values are strings; anything else (an inherited "constructor") is no label.
+  const raw: unknown = labels[r.key];
+  const has = typeof raw === "string" && Object.prototype.hasOwnProperty.call(labels, r.key);
+  const v = has ? (raw as string) : undefined;
+  const values = r.values;
+  const inValues = (): boolean => (values.length === 1 ? values[0] === v : values.includes(v as string));
   switch (r.operator) {
     case "=":
     case "==":
     case "in":
-      return has && r.values.includes(v as string);
+      return has && inValues();
     case "!=":
     case "notin":
-      return !has || !r.values.includes(v as string);
+      return !has || !inValues();
     case "exists":
       return has;
     case "!":

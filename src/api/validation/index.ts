@@ -144,9 +144,9 @@ export function validateObject(info: ResourceInfo, input: KubeObject, oldInput?:
   if (types.length > 0) return types;
   // null is "unset" on the wire (Go decodes it to the zero value); the rules
   // below read absent fields as undefined, so they see a copy without nulls.
-  const obj = withoutNulls(input) as KubeObject;
+  const obj = (hasNull(input) ? withoutNulls(input) : structuredCloneShallowMeta(input)) as KubeObject;
   if (typeof obj.metadata !== "object" || obj.metadata === null) obj.metadata = {};
-  const old = oldInput === undefined ? undefined : (withoutNulls(oldInput) as KubeObject);
+  const old = oldInput === undefined ? undefined : ((hasNull(oldInput) ? withoutNulls(oldInput) : oldInput) as KubeObject);
   const errs: FieldError[] = [];
   errs.push(...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: nameValidatorFor(info.kind) }));
   const spec = opts.subresource !== "status" && opts.subresource !== "binding";
@@ -167,4 +167,23 @@ function withoutNulls(v: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) if (val !== null) setOwn(out, k, withoutNulls(val));
   return out;
+}
+
+function hasNull(v: unknown): boolean {
+  if (v === null) return true;
+  if (typeof v !== "object") return false;
+  if (Array.isArray(v)) {
+    for (const e of v) if (e !== null && typeof e === "object" && hasNull(e)) return true;
+    return false;
+  }
+  for (const k in v) {
+    const val = (v as Record<string, unknown>)[k];
+    if (val === null || (typeof val === "object" && hasNull(val))) return true;
+  }
+  return false;
+}
+
+/** A copy of the top level only: the rules never write below it, metadata may be replaced. */
+function structuredCloneShallowMeta(v: KubeObject): KubeObject {
+  return { ...v };
 }
