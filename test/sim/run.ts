@@ -161,6 +161,13 @@ class SeedRun {
   private readonly faults: Prng;
   private readonly clients: Prng;
   private readonly membership: Prng;
+  /**
+   * Membership storms (some seeds): changes back to back, with leadership
+   * transfers, crashes and isolations aimed at the members involved while a
+   * change is in flight, and frequent snapshots so joiners install them while
+   * the configuration moves. Its own stream: other seeds replay as before.
+   */
+  private readonly storm: Prng | null;
   private now = 0;
   private readonly nextTick = new Map<NodeId, number>();
   private readonly tickEvery = new Map<NodeId, number>();
@@ -185,6 +192,13 @@ class SeedRun {
   ) {
     const root = new Prng(seed).fork(`nodes=${opts.nodes}`);
     this.p = drawParams(root.fork("params"), opts.nodes);
+    const storm = root.fork("storm");
+    this.storm = this.p.membershipEvery > 0 && storm.chance(0.4) ? storm : null;
+    if (this.storm !== null) {
+      this.p.membershipEvery = this.storm.pick([100, 300, 600]);
+      this.p.snapshotEvery = this.storm.range(15, 60);
+      this.p.snapshotTail = this.storm.pick([0, 0, 2]);
+    }
     this.trace = new Trace(300, opts.fullTrace ?? false);
     this.net = new SimNetwork(root.fork("network"), this.trace);
     this.net.faults = { ...this.p.net };
@@ -214,7 +228,7 @@ class SeedRun {
       if (bootstrap.voters.includes(id)) this.startMember(id);
       else this.cluster.node(id).joiner = true;
     }
-    this.trace.event(0, `seed ${seed}: ${describeParams(this.p)}`);
+    this.trace.event(0, `seed ${seed}: ${describeParams(this.p)}${this.storm !== null ? " | membership storm" : ""}`);
     const f = this.faults;
     this.nextFault = f.geometric(1 / this.p.faultEvery);
     this.nextPropose = this.p.proposeEvery > 0 ? f.geometric(1 / this.p.proposeEvery) : Infinity;
@@ -513,6 +527,8 @@ class SeedRun {
       return;
     }
     const op = this.op;
+    // The leader seen above may be gone after a storm's fault: act next time.
+    if (this.storm !== null && this.stormStep(op.node)) return;
     const applied = members(this.appliedConf.conf);
     const done = (why: string): void => {
       this.trace.event(this.now, `membership: ${op.kind} ${op.node} ${why}`);
@@ -560,6 +576,40 @@ class SeedRun {
         return;
       }
     }
+  }
+
+  /** While a change is in flight: now and then move leadership, crash or cut off the leader or the member changing. */
+  private stormStep(changing: NodeId): boolean {
+    const r = this.storm!;
+    const c = this.cluster;
+    const leader = c.leader();
+    const roll = r.float();
+    if (roll < 0.03) {
+      if (leader === null || c.paused(leader)) return false;
+      const to = leader.conf.voters.filter((v) => v !== leader.id);
+      if (to.length === 0) return false;
+      const target = to.includes(changing) && r.chance(0.5) ? changing : r.pick(to);
+      this.trace.event(this.now, `storm: transfer ${leader.id} -> ${target} during a membership change`);
+      c.transferLeadership(leader.id, target);
+      return true;
+    } else if (roll < 0.045) {
+      const v = r.chance(0.5) || leader === null ? c.node(changing) : leader;
+      if (!v.up) return false;
+      const point = r.pick(["now", "beforePersist", "afterPersist", "afterSend"] as const);
+      this.trace.event(this.now, `storm: crash ${v.id} (${point}) during a membership change`);
+      if (point === "now") c.crash(v.id);
+      else this.crashPlan.set(v.id, point);
+      this.restartAt.set(v.id, this.now + r.range(5, 3 * this.electionSteps));
+      return true;
+    } else if (roll < 0.06) {
+      const v = r.chance(0.5) || leader === null ? changing : leader.id;
+      const until = this.now + r.range(20, 3 * this.electionSteps);
+      const label = `storm: isolate ${v}`;
+      this.net.cut(label, [v], this.ids, true, until);
+      this.trace.event(this.now, `${label} until t=${until}`);
+      return true;
+    }
+    return false;
   }
 
   /** Proposes a change; sometimes at once again, as an impatient operator would (a leader must refuse it). */
