@@ -159,6 +159,14 @@ describe("controller resync and cache sync", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
     await c.stop();
   });
+
+  it("stop() does not wait for caches that never fill", async () => {
+    const never = { waitForSync: () => new Promise<void>(() => undefined) };
+    const c = new Controller({ name: "t", logger: silent, informers: [never], reconcile: async () => undefined, syncTimeoutMs: 60_000 });
+    const started = c.start();
+    await c.stop();
+    await started; // resolves at once: no timer left behind
+  });
 });
 
 describe("expectations", () => {

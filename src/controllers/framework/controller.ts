@@ -35,6 +35,8 @@ export class Controller {
   private readonly workers: Promise<void>[] = [];
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | null = null;
+  private startTimer: NodeJS.Timeout | null = null;
+  private abortStart: (() => void) | null = null;
 
   constructor(private readonly opts: ControllerOptions) {
     this.queue = opts.queue ?? new WorkQueue();
@@ -51,14 +53,16 @@ export class Controller {
 
   /** Waits for the caches, then starts the workers; returns once they run. */
   async start(): Promise<void> {
-    const synced = Promise.all(this.opts.informers.map((i) => i.waitForSync()));
-    if (this.opts.syncTimeoutMs === undefined) await synced;
-    else {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([synced.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), this.opts.syncTimeoutMs)))]);
-      clearTimeout(timer);
-      if (timedOut && !this.stopped) this.log.warn("starting before every cache synced");
-    }
+    // Resolves with "synced", "timeout" or "stopped" (stop() must not wait on caches that never fill).
+    const outcome = await new Promise<string>((resolve) => {
+      this.abortStart = () => resolve("stopped");
+      void Promise.all(this.opts.informers.map((i) => i.waitForSync())).then(() => resolve("synced"));
+      if (this.opts.syncTimeoutMs !== undefined) this.startTimer = setTimeout(() => resolve("timeout"), this.opts.syncTimeoutMs);
+    });
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
+    this.abortStart = null;
+    if (outcome === "timeout") this.log.warn("starting before every cache synced");
     if (this.stopped) return;
     for (let i = 0; i < (this.opts.workers ?? 2); i++) this.workers.push(this.worker());
     const resync = this.opts.resync;
@@ -75,6 +79,9 @@ export class Controller {
    *  stuck on a dead server must not hold up a leadership change). */
   async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
+    this.abortStart?.();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.resyncTimer = null;
     this.queue.shutDown();
