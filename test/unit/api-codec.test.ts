@@ -194,6 +194,8 @@ describe("strict field checks", () => {
       "spec.containers[0].image",
     ]);
     expect(findDuplicateFields('{"a": 1}')).toEqual([]);
+    expect(findDuplicateFields('{"spec": {"containers": [{"name": "a"}, {"name": "a", "\\u006eame": "b"}]}}')).toEqual(["spec.containers[1].name"]);
+    expect(findDuplicateFields(' [{"a": 1, "a": 2}]')).toEqual(["[0].a"]);
   });
 
   it("words the strict decoding error as Kubernetes", () => {
