@@ -97,6 +97,8 @@ export function progressingCondition(
   const current = conds.find((c) => c.type === "Progressing");
   const rsName = newRS?.metadata.name ?? "";
   const deadline = d.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  // MaxInt32 means "no deadline" in Kubernetes.
+  const noDeadline = deadline >= 2_147_483_647;
   let next: Condition | undefined;
   let recheckAfterMs: number | undefined;
   if (d.spec.paused) {
@@ -108,8 +110,8 @@ export function progressingCondition(
   } else if (isProgressing(d, s) || !current || current.reason === "NewReplicaSetAvailable") {
     // Progress, or a new rollout (or scale) starting after a complete one: the deadline counts from now.
     next = { type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: ts, lastTransitionTime: ts };
-    recheckAfterMs = deadline * 1000 + 100;
-  } else if (current.status !== "False" || current.reason !== "ProgressDeadlineExceeded") {
+    if (!noDeadline) recheckAfterMs = deadline * 1000 + 100;
+  } else if (!noDeadline && (current.status !== "False" || current.reason !== "ProgressDeadlineExceeded")) {
     const since = Date.parse(current.lastUpdateTime ?? current.lastTransitionTime ?? "") || now;
     if (since + deadline * 1000 <= now) {
       next = { type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: `ReplicaSet "${rsName}" has timed out progressing.`, lastUpdateTime: ts, lastTransitionTime: ts };

@@ -53,6 +53,8 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
+    // Node fires a timer longer than 2^31-1 ms at once: clamp (a day is long enough to look again).
+    ms = Math.min(ms, 86_400_000);
     const at = Date.now() + ms;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;

@@ -125,6 +125,7 @@ export function startHpaController(opts: HpaControllerOptions): { stop(): Promis
         const target = toTarget(spec);
         const samples = pods.map((p) => sample(p, resourceName, metrics.get(p.metadata.name!)));
         const r = recommendReplicas(currentReplicas, samples, target, opts.tolerance);
+        log.debug({ hpa: objectKey(hpa), resource: resourceName, samples, recommended: r.replicas, current: r.current }, "metric evaluated");
         results.push({ replicas: r.replicas, name: `${resourceName} resource${target.kind === "Utilization" ? " utilization (percentage of request)" : ""}`, status: metricStatus(resourceName, target, r.current, samples) });
       }
       // The largest recommendation of all metrics wins, as in Kubernetes.
