@@ -143,10 +143,11 @@ describe("controller resync and cache sync", () => {
     const seen: string[] = [];
     const c = new Controller({ name: "t", logger: silent, informers: [], reconcile: async (k) => void seen.push(k), resync: { everyMs: 30, keys: () => ["a", "b"] } });
     await c.start();
-    await sleep(100);
+    for (let i = 0; i < 200 && seen.length < 4; i++) await sleep(10);
     await c.stop();
     const n = seen.length;
     expect(n).toBeGreaterThanOrEqual(4);
+    expect(new Set(seen)).toEqual(new Set(["a", "b"]));
     await sleep(80);
     expect(seen.length).toBe(n);
   });
