@@ -276,9 +276,9 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
       delete rest[DIRECTIVE];
       return mergeMap({}, rest, shape);
     }
-    if (directive !== "merge" && directive !== "delete") {
-      throw new PatchError(`unknown patch type "${String(directive)}" in map`);
-    }
+    // "$patch: delete" empties the map (Kubernetes returns {} for it).
+    if (directive === "delete") return {};
+    throw new PatchError(`unknown patch type: ${JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`);
   }
 
   const out: JsonObject = { ...original };
@@ -287,6 +287,11 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
   if (retain !== undefined) {
     if (!Array.isArray(retain) || !retain.every((k) => typeof k === "string")) {
       throw new PatchError(`${RETAIN_KEYS} must be a list of field names`);
+    }
+    // Every field the patch sets must be one it retains.
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null || k.startsWith("$")) continue;
+      if (!retain.includes(k)) throw new PatchError(`doesn't match the ${RETAIN_KEYS} list: field "${k}" is set but not retained`);
     }
     for (const k of Object.keys(out)) if (!retain.includes(k)) delete out[k];
   }
@@ -311,7 +316,8 @@ function mergeMap(original: JsonObject, patch: JsonObject, shape: Shape): JsonOb
     const sub = childShape(shape, key);
     const ov = Object.prototype.hasOwnProperty.call(out, key) ? out[key] : undefined;
     if (isObject(pv)) {
-      if (pv[DIRECTIVE] === "delete") {
+      if (pv[DIRECTIVE] === "delete" && !isObject(ov)) {
+        // Nothing to delete: the directive leaves no key behind.
         delete out[key];
         continue;
       }

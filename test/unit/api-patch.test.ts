@@ -174,8 +174,9 @@ describe("strategicMergePatch", () => {
     const got = strategicMergePatch<any>(pod, { metadata: { labels: { a: null } }, spec: { volumes: null } }, POD);
     expect(got.metadata.labels).toEqual({ b: "2" });
     expect(got.spec.volumes).toBeUndefined();
-    const got2 = strategicMergePatch<any>(pod, { metadata: { labels: { $patch: "delete" } } }, POD);
-    expect(got2.metadata.labels).toBeUndefined();
+    const got2 = strategicMergePatch<any>(pod, { metadata: { labels: { $patch: "delete" }, annotations: { $patch: "delete" } } }, POD);
+    expect(got2.metadata.labels).toEqual({});
+    expect(got2.metadata).not.toHaveProperty("annotations");
   });
 
   it("replaces atomic lists (tolerations, command)", () => {
@@ -236,6 +237,13 @@ describe("strategicMergePatch", () => {
   it("strips directives from values that are new", () => {
     const got = strategicMergePatch<any>({ spec: {} }, { spec: { containers: [{ name: "a", env: [{ name: "X", $patch: "delete" }], ports: [{ containerPort: 1 }] }] } }, POD);
     expect(got.spec.containers).toEqual([{ name: "a", env: [], ports: [{ containerPort: 1 }] }]);
+  });
+
+  it("refuses fields outside $retainKeys and $patch: merge in a map", () => {
+    expect(() => strategicMergePatch({ spec: {} }, { spec: { strategy: { $retainKeys: ["type"], type: "Recreate", rollingUpdate: {} } } }, DEPLOY)).toThrow(/\$retainKeys/);
+    expect(strategicMergePatch<any>({ spec: { strategy: { type: "A", x: 1 } } }, { spec: { strategy: { $retainKeys: ["type"], type: "B", rollingUpdate: null } } }, DEPLOY).spec.strategy).toEqual({ type: "B" });
+    expect(() => strategicMergePatch(pod, { metadata: { labels: { $patch: "merge" } } }, POD)).toThrow(PatchError);
+    expect(() => strategicMergePatch(pod, { spec: { containers: [{ name: "web", $patch: "merge" }] } }, POD)).toThrow(/merging lists cannot yet be specified/);
   });
 
   it("refuses an element without its merge key, and a bad $patch", () => {
