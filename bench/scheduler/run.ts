@@ -7,11 +7,11 @@
 // node process until its pods are evicted and their replacements run on
 // other nodes (with the default nodeLifecycle settings).
 //
-//   npm run build && node dist/bench/scheduler/run.js [--nodes 1000] [--pods 10000] [--owners 100] [--node-loss]
+//   npm run build && node dist/bench/scheduler/run.js [--nodes 1000] [--pods 10000] [--owners 100] [--node-loss] [--in-process-loops]
 //
-// The scheduler and node lifecycle controller run in this process (on the
-// masters' API, through startScheduler/startNodeLifecycleController) unless
-// --masters-run-loops says the leader master runs them.
+// The leader master runs the scheduler, the controllers and the node
+// lifecycle controller; --in-process-loops runs them in this process instead
+// (on the masters' API, for profiling; the masters' own would then race them).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -130,6 +130,7 @@ async function nodeLossScenario(client: KubeClient, pods: Informer<Pod>, victim:
     () => false,
   );
   if (!mastersRunControllers) loops.push(startControllers({ client, logger }));
+  // (With the loops on the masters, a ReplicaSet appears at once and nothing starts here.)
   const running = () => pods.list().filter((p) => p.metadata.labels?.app === "loss" && !p.metadata.deletionTimestamp && p.status?.phase === "Running");
   await until(`${replicas} loss pods running`, async () => running().length === replicas, 120_000);
   const onVictim = running().filter((p) => p.spec.nodeName === "victim-0").length;
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
     );
     result.nodesReadyAfterMs = Date.now() - t0;
 
-    if (!flag("masters-run-loops")) {
+    if (flag("in-process-loops")) {
       // Their own client, as on a master: the load generator's sockets must not queue their writes.
       loopClient = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 30_000 });
       loops.push(startScheduler({ client: loopClient, logger }));
