@@ -831,6 +831,33 @@ export function schemaForResource(info: ResourceInfo): ObjectSchema {
   return schemaFor(info.kind);
 }
 
+/** The schema of the field at `path` (field names from the object's root; list indices left out). */
+export function fieldAt(kind: string, path: readonly string[]): FieldSchema | undefined {
+  let cur: FieldSchema | undefined = SCHEMAS.has(kind) ? { kind: "object", ref: kind } : undefined;
+  for (const name of path) {
+    // Step through lists and maps to the element type first.
+    while (cur !== undefined && (cur.kind === "array" || cur.kind === "map")) cur = cur.kind === "array" ? cur.items : cur.values;
+    if (cur === undefined || cur.kind !== "object") return undefined;
+    const parent = SCHEMAS.get(cur.ref);
+    if (parent === undefined || !Object.prototype.hasOwnProperty.call(parent.fields, name)) return undefined;
+    cur = parent.fields[name];
+  }
+  return cur;
+}
+
+export type ListPatchStrategy = { type: "atomic" } | { type: "merge"; key: string } | { type: "primitive-merge" };
+
+/**
+ * How a strategic merge patch treats the list at `path` of a `kind` object:
+ * merged by a key (containers by name), merged as a set of primitives
+ * (finalizers), or replaced whole. Unknown paths are atomic.
+ */
+export function listPatchStrategy(kind: string, path: readonly string[]): ListPatchStrategy {
+  const f = fieldAt(kind, path);
+  if (f?.kind !== "array" || f.strategy !== "merge") return { type: "atomic" };
+  return f.mergeKey !== undefined ? { type: "merge", key: f.mergeKey } : { type: "primitive-merge" };
+}
+
 // ------------------------------------------------------------------ OpenAPI v3
 
 const TYPE_DESCRIPTION: Record<string, string> = {

@@ -132,3 +132,22 @@ describe("openApiV2Definitions", () => {
     for (const m of text.matchAll(/"\$ref":"#\/definitions\/([^"]+)"/g)) expect(defs[m[1] as string], m[1]).toBeDefined();
   });
 });
+
+describe("listPatchStrategy", () => {
+  it.each([
+    ["Deployment", ["spec", "template", "spec", "containers"], { type: "merge", key: "name" }],
+    ["Deployment", ["spec", "template", "spec", "containers", "ports"], { type: "merge", key: "containerPort" }],
+    ["Pod", ["spec", "containers", "env"], { type: "merge", key: "name" }],
+    ["Pod", ["spec", "initContainers", "volumeMounts"], { type: "merge", key: "mountPath" }],
+    ["Pod", ["spec", "tolerations"], { type: "atomic" }],
+    ["Pod", ["spec", "containers", "command"], { type: "atomic" }],
+    ["Pod", ["metadata", "finalizers"], { type: "primitive-merge" }],
+    ["Service", ["spec", "ports"], { type: "merge", key: "port" }],
+    ["Node", ["status", "addresses"], { type: "merge", key: "type" }],
+    ["Pod", ["spec", "nope"], { type: "atomic" }],
+    ["Gizmo", ["spec"], { type: "atomic" }],
+  ] as const)("%s %j", async (kind, path, want) => {
+    const { listPatchStrategy } = await import("../../src/api/schema.js");
+    expect(listPatchStrategy(kind, path)).toEqual(want);
+  });
+});
