@@ -46,6 +46,8 @@ export interface ListOptions {
 export interface WatchOptions extends Omit<ListOptions, "limit" | "continue"> {
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
+  /** Accept header of the stream (pinctl get -w asks for meta/v1 Table rows). */
+  accept?: string;
 }
 
 export interface DeleteOptions {
@@ -223,7 +225,7 @@ export class KubeClient {
         throw new KubeApiError(st.code ?? 500, st.reason ?? "InternalError", st.message ?? "watch error", st);
       }
       onEvent(event);
-    });
+    }, opts.accept ? { accept: opts.accept } : {});
   }
 
   /** Streams a pod's log lines (chunks as they come) until the server ends. */
@@ -314,7 +316,7 @@ export class KubeClient {
     });
   }
 
-  private stream(path: string, onData: (lineOrChunk: string) => void, opts: { raw?: boolean } = {}): WatchHandle {
+  private stream(path: string, onData: (lineOrChunk: string) => void, opts: { raw?: boolean; accept?: string } = {}): WatchHandle {
     let req: http.ClientRequest | null = null;
     let stopped = false;
     let settle!: (v: KubeApiError | Error | null) => void;
@@ -329,7 +331,7 @@ export class KubeClient {
       if (stopped) return;
       const index = (this.current + attempt) % this.servers.length;
       const url = new URL(this.servers[index]! + path);
-      req = http.request(url, { method: "GET", agent: this.agent, headers: this.headers(undefined, opts.raw ? "*/*" : "application/json") }, (res) => {
+      req = http.request(url, { method: "GET", agent: this.agent, headers: this.headers(undefined, opts.accept ?? (opts.raw ? "*/*" : "application/json")) }, (res) => {
         const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300) {
           const chunks: Buffer[] = [];

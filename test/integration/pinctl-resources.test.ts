@@ -179,6 +179,14 @@ describe("pinctl apply", () => {
     expect(pinctl("apply", "-f", sub).stdout).toBe("configmap/dir-a created\nconfigmap/dir-b created\n");
   });
 
+  it("reports an object the server refuses in one line naming the file, and applies the rest", () => {
+    const path = file("invalid.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: valid-after-invalid\n");
+    const r = pinctl("apply", "-f", path);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: error when creating ".*invalid\.yaml": .*Not_A_Valid_Name.*\n$/);
+    expect(r.stdout).toBe("configmap/valid-after-invalid created\n");
+  });
+
   it("reports a malformed file in one line with exit 1", () => {
     const bad = file("bad.yaml", "apiVersion: v1\nkind: [ConfigMap\n");
     const r = pinctl("apply", "-f", bad);
@@ -220,7 +228,7 @@ describe("pinctl get", () => {
     expect(list.items.every((i) => i.kind === "ConfigMap")).toBe(true);
     const y = parseYaml(pinctl("get", "svc", "web", "-o", "yaml").stdout) as KubeObject;
     expect(y).toMatchObject({ kind: "Service", metadata: { name: "web" } });
-    expect(pinctl("get", "deploy,svc", "-o", "name").stdout).toBe("deployment.apps/web\nservice/web\n");
+    expect(pinctl("get", "deploy,svc", "-o", "name")).toEqual({ code: 0, stdout: "deployment.apps/web\nservice/web\n", stderr: "" });
     expect(pinctl("get", "cm", "-l", "nothing=here").stderr).toBe("No resources found in default namespace.\n");
   });
 
@@ -316,7 +324,7 @@ describe("pinctl describe, scale, autoscale, delete", () => {
   });
 
   it("deletes by name, by label and from a file", async () => {
-    expect(pinctl("delete", "cm", "from-stdin")).toMatchObject({ code: 0, stdout: 'configmap "from-stdin" deleted\n' });
+    expect(pinctl("delete", "cm", "from-stdin")).toEqual({ code: 0, stdout: 'configmap "from-stdin" deleted\n', stderr: "" });
     await client.patch("configmaps", "default", "dir-a", { metadata: { labels: { batch: "x" } } }, "merge");
     await client.patch("configmaps", "default", "dir-b", { metadata: { labels: { batch: "x" } } }, "merge");
     expect(pinctl("delete", "cm", "-l", "batch=x").stdout).toBe('configmap "dir-a" deleted\nconfigmap "dir-b" deleted\n');
@@ -418,5 +426,19 @@ describe("pinctl rollout", () => {
   it("keeps pinctl kv working on the store's client port", () => {
     expect(pinctl("kv", "put", "/pinctl-test/k", "v").code).toBe(0);
     expect(pinctl("kv", "get", "/pinctl-test/k").stdout).toBe("v\n");
+  });
+
+  it("fails over to another master's API when the first one is gone", async () => {
+    const first = children[0]!;
+    const exited = new Promise((r) => first.once("exit", r));
+    first.kill("SIGKILL");
+    await exited;
+    // A new leader may take an election timeout; pinctl itself tries the other masters.
+    const r = await until("get from the remaining masters", () => {
+      const got = pinctl("get", "ns", "default", "-o", "name");
+      return got.code === 0 ? got : null;
+    });
+    expect(r.stdout).toBe("namespace/default\n");
+    expect(pinctlStdin("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-failover\n", "apply", "-f", "-").stdout).toBe("configmap/after-failover created\n");
   });
 });

@@ -34,12 +34,16 @@ async function applyOne(ctx: KubeCommandContext, m: Manifest): Promise<{ name: s
     current = await ctx.client.get(info, namespace, name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await ctx.client.create(info, modified, namespace ? { namespace } : {});
+    await ctx.client.create(info, modified, namespace ? { namespace } : {}).catch((e: unknown) => {
+      throw new UserError(`error when creating "${m.source}": ${errorLine(e)}`);
+    });
     return { name: objectName(info, name), outcome: "created" };
   }
   const patch = threeWayMergePatch(lastApplied(current), modified as unknown as JsonObject, current as unknown as JsonObject);
   if (Object.keys(patch).length === 0) return { name: objectName(info, name), outcome: "unchanged" };
-  await ctx.client.patch(info, namespace, name, patch, "strategic");
+  await ctx.client.patch(info, namespace, name, patch, "strategic").catch((e: unknown) => {
+    throw new UserError(`error when patching "${m.source}": ${errorLine(e)}`);
+  });
   return { name: objectName(info, name), outcome: "configured" };
 }
 

@@ -10,10 +10,10 @@ import { KubeApiError } from "../../client/kube-client.js";
 import { UserError } from "../errors.js";
 import { parseResourceArgs, type ObjectRef } from "./args.js";
 import type { OutputFormat } from "./context.js";
-import { fetchTable, type Selectors } from "./fetch.js";
+import { fetchTable, TABLE_ACCEPT, type Selectors } from "./fetch.js";
 import { isNotFound, notFoundError, nsFor, objectName, runKube, type KubeCommandContext } from "./kube.js";
 import { kubectlJson, kubectlYaml } from "./encode.js";
-import { alignColumns, columnWidths, padRow, tableCells, type Table } from "./printer.js";
+import { alignColumns, columnWidths, isTable, padRow, tableCells, type Table } from "./printer.js";
 
 export interface GetOptions {
   selector?: string;
@@ -181,6 +181,11 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
     const obj = ev.object;
     if (ev.type === "BOOKMARK") return;
     if (!tableMode) return printEvent(ctx.output, info, obj);
+    // The server rendered the event's object as a Table row: print it as it was then.
+    if (isTable(obj)) {
+      if (obj.rows.length > 0) printRows(obj);
+      return;
+    }
     const key = keyOf(obj.metadata);
     if (ev.type === "DELETED") {
       const row = lastRows.get(key);
@@ -209,7 +214,7 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
       // Events are printed in order: each waits for the one before it.
       let chain: Promise<void> = Promise.resolve();
       let failure: unknown = null;
-      const handle = ctx.client.watch(info, { ...(namespace ? { namespace } : {}), ...watchSel, resourceVersion }, (ev) => {
+      const handle = ctx.client.watch(info, { ...(namespace ? { namespace } : {}), ...watchSel, resourceVersion, ...(tableMode ? { accept: TABLE_ACCEPT } : {}) }, (ev) => {
         if (ev.object?.metadata?.resourceVersion) resourceVersion = ev.object.metadata.resourceVersion;
         chain = chain.then(() => onEvent(ev)).catch((err: unknown) => {
           failure = err;
