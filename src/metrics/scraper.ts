@@ -139,7 +139,9 @@ export class MetricsScraper {
         kind: "NodeMetrics",
         apiVersion: METRICS_GROUP_VERSION,
         metadata: { name, creationTimestamp: new Date().toISOString() },
-        timestamp: n.cpu?.time ?? new Date(s.scrapedAt).toISOString(),
+        // The window ends when this master took the sample: the rate is computed
+        // between its own scrapes, and kubelets may not advance their sample times.
+        timestamp: new Date(s.scrapedAt).toISOString(),
         window: `${Math.round(this.intervalMs / 1000)}s`,
         usage: usage(cpu, memory),
       });
@@ -169,7 +171,7 @@ export class MetricsScraper {
           kind: "PodMetrics",
           apiVersion: METRICS_GROUP_VERSION,
           metadata: { name: p.podRef.name, namespace: p.podRef.namespace, creationTimestamp: new Date().toISOString() },
-          timestamp: p.cpu?.time ?? new Date(s.scrapedAt).toISOString(),
+          timestamp: new Date(s.scrapedAt).toISOString(),
           window: `${Math.round(this.intervalMs / 1000)}s`,
           containers,
         });

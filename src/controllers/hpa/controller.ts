@@ -158,7 +158,10 @@ export function startHpaController(opts: HpaControllerOptions): { stop(): Promis
 
     let lastScaleTime = hpa.status?.lastScaleTime;
     if (desired !== currentReplicas) {
-      await opts.client.update<Scale>(targetResource, { ...scale, spec: { replicas: desired } }, { subresource: "scale" });
+      // A patch, as kubectl scale sends: the target's resourceVersion moves
+      // with every status write of its own controller, and the next sync
+      // looks again anyway (level-triggered).
+      await opts.client.patch<Scale>(targetResource, ns, ref.name, { spec: { replicas: desired } }, "merge", { subresource: "scale" });
       recordScale(state, behavior, currentReplicas, desired, t);
       lastScaleTime = new Date(t).toISOString();
       const direction = desired > currentReplicas ? "above" : "below";
