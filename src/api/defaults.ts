@@ -192,6 +192,14 @@ function defaultService(svc: Service): void {
   if (s.type !== "ExternalName") setDefaultZero(s, "sessionAffinity", "None");
   if (s.type === "NodePort" || s.type === "LoadBalancer") setDefaultZero(s, "externalTrafficPolicy", "Cluster");
   if (s.type !== "ExternalName") setDefault(s, "internalTrafficPolicy", "Cluster");
+  if (s.type !== "ExternalName") {
+    // Single-stack IPv4, as kube-apiserver fills them in; clusterIPs mirrors clusterIP.
+    setDefault(s, "ipFamilyPolicy", "SingleStack");
+    setDefault(s, "ipFamilies", ["IPv4"]);
+    if (typeof s.clusterIP === "string" && s.clusterIP !== "" && (s.clusterIPs === undefined || s.clusterIPs === null)) {
+      s.clusterIPs = [s.clusterIP];
+    }
+  }
   if (Array.isArray(s.ports)) {
     for (const p of s.ports) {
       if (!isRecord(p)) continue;

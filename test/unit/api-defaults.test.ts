@@ -137,6 +137,14 @@ describe("service defaults", () => {
     ]);
   });
 
+  it("single-stack IPv4 and clusterIPs from clusterIP", () => {
+    const s = defaulted("services", { metadata: { name: "s" }, spec: { clusterIP: "10.96.0.7", ports: [{ port: 80 }] } });
+    expect(s.spec).toMatchObject({ ipFamilyPolicy: "SingleStack", ipFamilies: ["IPv4"], clusterIPs: ["10.96.0.7"], internalTrafficPolicy: "Cluster" });
+    const e = defaulted("services", { metadata: { name: "e" }, spec: { type: "ExternalName", externalName: "example.com" } });
+    expect(e.spec.ipFamilies).toBeUndefined();
+    expect(e.spec.sessionAffinity).toBeUndefined();
+  });
+
   it("NodePort gets externalTrafficPolicy Cluster", () => {
     const s = defaulted("svc", { metadata: { name: "s" }, spec: { type: "NodePort", ports: [{ port: 80 }] } });
     expect(s.spec.externalTrafficPolicy).toBe("Cluster");
