@@ -101,7 +101,7 @@ export function render(model: ClusterModel, opts: RenderOptions): string[] {
     const t = e.time ? new Date(e.time).toLocaleTimeString() : "";
     lines.push([
       { text: `  ${t} `, style: "gray" },
-      { text: e.reason.padEnd(18), style: e.type === "Warning" ? "red" : "green" },
+      { text: `${e.reason.padEnd(17)} `, style: e.type === "Warning" ? "red" : "green" },
       { text: `${e.object}: `, style: "white" },
       { text: e.message, style: "gray" },
     ]);
