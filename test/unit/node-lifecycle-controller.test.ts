@@ -168,6 +168,22 @@ describe("node lifecycle controller", () => {
     expect(w.api.writes).toEqual([]);
   });
 
+  test("a fresh grace period (a stall) does not count as the silent node renewing: no flapping", async () => {
+    const w = await world(["w1", "w2", "w3"], [pod("a", { nodeName: "w1", tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists" }] })]);
+    await w.advance(2000, ["w1", "w2", "w3"]);
+    await w.advance(5000, ["w2", "w3"]);
+    expect(readyOf(w, "w1")!.status).toBe("Unknown");
+    const writes = w.api.writes.length;
+    w.clock.t += 10_000; // stall: every timer restarts
+    for (const n of ["w2", "w3"]) w.renew(n);
+    w.ctrl.tick();
+    await settle();
+    await w.advance(1000, ["w2", "w3"]);
+    expect(readyOf(w, "w1")!.status).toBe("Unknown");
+    expect(taintsOf(w, "w1")).toEqual(["unreachable:NoSchedule", "unreachable:NoExecute"]);
+    expect(w.api.writes.length).toBe(writes);
+  });
+
   test("a kubelet that reports Ready=False gets the not-ready taints", async () => {
     const w = await world(["w1", "w2"]);
     const n = w.api.get<Node>("nodes", undefined, "w1")!;

@@ -50,6 +50,8 @@ interface NodeState {
   heartbeat?: string;
   /** A renewal actually seen by this controller (not just the fresh start). */
   renewedAt?: number;
+  /** When this controller marked the node Unknown, or first saw it so. */
+  unknownSince?: number;
   /** When this controller first saw each lifecycle NoExecute taint. */
   taintSeen: Map<string, number>;
 }
@@ -74,7 +76,6 @@ export class NodeLifecycleController {
   private running = false;
   private synced = false;
   private lastTick = 0;
-  private startedAt = 0;
   private disruption: DisruptionState = "Normal";
   private readonly inflight = new Set<Promise<unknown>>();
   private signalStop!: () => void;
@@ -110,7 +111,6 @@ export class NodeLifecycleController {
 
   async start(): Promise<void> {
     this.running = true;
-    this.startedAt = this.clock.now();
     this.nodes.start();
     this.leases.start();
     this.pods.start();
@@ -204,9 +204,12 @@ export class NodeLifecycleController {
       const cond = readyCondition(node);
       const posted = cond?.status as ReadyStatus | undefined;
       const silent = isSilent(st.probeAt, now, s);
+      if (posted !== "Unknown") st.unknownSince = undefined;
+      else st.unknownSince ??= now;
       // A kubelet that renews its lease again but does not post status: its renewal speaks for it.
+      // Only a renewal seen after the node went Unknown counts (a fresh grace period is not one).
       const renewedSinceUnknown =
-        !silent && posted === "Unknown" && cond?.reason === NODE_STATUS_UNKNOWN_REASON && st.renewedAt !== undefined && st.renewedAt > this.startedAt;
+        !silent && posted === "Unknown" && cond?.reason === NODE_STATUS_UNKNOWN_REASON && st.renewedAt !== undefined && st.renewedAt > (st.unknownSince ?? now);
       const ready: ReadyStatus | undefined = renewedSinceUnknown ? "True" : effectiveReady(posted, silent);
       return { node, name, st, cond, posted, silent, ready, renewedSinceUnknown };
     });
@@ -246,6 +249,7 @@ export class NodeLifecycleController {
       const markUnknown = v.silent && v.posted !== "Unknown" && v.posted !== undefined;
       const markUnknownNoCondition = v.silent && v.posted === undefined;
       if (markUnknown || markUnknownNoCondition || v.renewedSinceUnknown || newTaints) {
+        if (markUnknown || markUnknownNoCondition) v.st.unknownSince = now;
         this.track(this.writeNode(v.node, { markUnknown: markUnknown || markUnknownNoCondition, restoreReady: v.renewedSinceUnknown, taints: newTaints }, now));
         if (markUnknown || markUnknownNoCondition) this.track(this.markPodsNotReady(podsOn(v.name)));
       }
