@@ -345,6 +345,8 @@ describe("formatting", () => {
     );
     expect(formatFieldErrors("Pod", "p", [errs[0] as FieldError])).toBe('Pod "p" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0');
     expect(formatFieldErrors("HorizontalPodAutoscaler", "h", [])).toBe('HorizontalPodAutoscaler.autoscaling "h" is invalid');
+    expect(formatFieldErrors("Scale", "web", [])).toBe('Scale.autoscaling "web" is invalid');
+    expect(formatFieldErrors("Lease", "l", [])).toBe('Lease.coordination.k8s.io "l" is invalid');
   });
 
   it("builds Status causes", () => {

@@ -89,6 +89,8 @@ export function formatFieldError(e: FieldError): string {
 /** Kind with its group, as Kubernetes names it in messages: "Deployment.apps", "Pod". */
 export function qualifiedKind(kind: string): string {
   if (kind.includes(".")) return kind;
+  // Scale is no stored resource but the body of deployments/scale.
+  if (kind === "Scale") return "Scale.autoscaling";
   const info = resourceForKind(undefined, kind);
   return info === undefined || info.group === "" ? kind : `${kind}.${info.group}`;
 }
