@@ -167,6 +167,18 @@ describe("pinctl rollout with the deployment controller", () => {
     expect(deployText).toMatch(/ScalingReplicaSet/);
   });
 
+  it("prints a pod's log, and deletes a pod waiting until it is gone", () => {
+    const name = pinctl("get", "pods", "-l", "app=web", "-o", "name").stdout.split("\n")[0]!.replace("pod/", "");
+    const logs = pinctl("logs", name, "--tail", "10");
+    expect(logs.code).toBe(0);
+    // The sim runtime writes a line naming the pod when its container starts.
+    expect(logs.stdout).toContain(name);
+    expect(pinctl("logs", "nope")).toMatchObject({ code: 1, stderr: 'Error: pods "nope" not found\n' });
+    expect(pinctl("delete", "pod", name)).toEqual({ code: 0, stdout: `pod "${name}" deleted\n`, stderr: "" });
+    // delete returned only once the pod was gone (its kubelet had to stop it first).
+    expect(pinctl("get", "pod", name)).toMatchObject({ code: 1, stderr: `Error: pods "${name}" not found\n` });
+  });
+
   it("pauses and resumes a rollout", async () => {
     expect(pinctl("rollout", "pause", "deployment/web").stdout).toBe("deployment.apps/web paused\n");
     expect(pinctl("rollout", "undo", "deployment/web")).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error: you cannot rollback a paused deployment/) });
