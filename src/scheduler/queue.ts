@@ -23,6 +23,8 @@ interface Entry {
   seq: number;
   /** When the last attempt failed. */
   failedAt: number;
+  /** Plugins that rejected the pod last time (for event-specific moves). */
+  rejectedBy: ReadonlySet<string>;
 }
 
 export class SchedulingQueue {
@@ -59,7 +61,7 @@ export class SchedulingQueue {
       if (specChanged && this.unschedulable.delete(pi.key)) this.toBackoffOrActive(e);
       return;
     }
-    const entry: Entry = { pi, attempts: 0, since: this.now(), seq: this.seq++, failedAt: 0 };
+    const entry: Entry = { pi, attempts: 0, since: this.now(), seq: this.seq++, failedAt: 0, rejectedBy: new Set() };
     this.entries.set(pi.key, entry);
     if (!this.inFlight.has(pi.key)) this.pushActive(entry);
   }
@@ -106,12 +108,13 @@ export class SchedulingQueue {
   }
 
   /** The pod fits nowhere (or its binding failed); `cycle` is the schedulingCycle when it was popped. */
-  requeueUnschedulable(key: string, cycle: number): void {
+  requeueUnschedulable(key: string, cycle: number, rejectedBy: ReadonlySet<string> = new Set()): void {
     this.inFlight.delete(key);
     const e = this.entries.get(key);
     if (!e) return;
     e.attempts++;
     e.failedAt = this.now();
+    e.rejectedBy = rejectedBy;
     if (this.moveRequestCycle >= cycle) this.backoff.add(key);
     else this.unschedulable.add(key);
   }
@@ -134,6 +137,19 @@ export class SchedulingQueue {
     }
     this.unschedulable.clear();
     this.moveRequestCycle = this.cycle;
+  }
+
+  /**
+   * A change that can only help pods some plugins rejected (a pod placed helps
+   * pod affinity and spreading, never a lack of cpu): moves just those.
+   */
+  moveRejectedBy(plugins: readonly string[]): void {
+    for (const key of [...this.unschedulable]) {
+      const e = this.entries.get(key);
+      if (!e || !plugins.some((p) => e.rejectedBy.has(p))) continue;
+      this.unschedulable.delete(key);
+      this.toBackoffOrActive(e);
+    }
   }
 
   /** Moves pods whose backoff ended to active, and long-unschedulable ones too. Call periodically. */

@@ -19,6 +19,9 @@ import { newPodInfo, podKey, type PodInfo } from "./types.js";
 
 export const DEFAULT_SCHEDULER_NAME = "default-scheduler";
 
+/** Plugins whose verdict another pod's placement can change. */
+const PLACEMENT_SENSITIVE = ["InterPodAffinity", "PodTopologySpread"];
+
 export interface SchedulerOptions {
   client: KubeClient;
   logger: Logger;
@@ -106,8 +109,11 @@ export class Scheduler {
   private podChanged(pod: Pod, specChanged = true): void {
     const key = podKey(pod);
     if (pod.spec.nodeName) {
+      const placedNow = this.cache.podNode(key) === undefined || this.cache.isAssumed(key);
       this.queue.delete(key);
       this.cache.upsertBoundPod(pod);
+      // A pod newly placed may satisfy a waiting pod's affinity or spreading.
+      if (placedNow) this.queue.moveRejectedBy(PLACEMENT_SENSITIVE);
       return;
     }
     if (pod.metadata.deletionTimestamp || isTerminal(pod) || !this.responsibleFor(pod)) {
@@ -264,7 +270,9 @@ export class Scheduler {
     const pod = p.pod.pod;
     const message = p.fitError?.message ?? "scheduling failed";
     this.log.debug({ pod: p.pod.key, message }, "pod unschedulable");
-    this.queue.requeueUnschedulable(p.pod.key, cycle);
+    const rejectedBy = new Set<string>();
+    for (const st of p.fitError?.nodeStatuses.values() ?? []) if (st.plugin) rejectedBy.add(st.plugin);
+    this.queue.requeueUnschedulable(p.pod.key, cycle, rejectedBy);
     this.recorder.event(refTo(pod, "Pod"), "Warning", "FailedScheduling", message);
     void this.setUnschedulable(pod, message);
   }

@@ -86,6 +86,18 @@ describe("scheduler loop", () => {
     expect(new Set([nodeOf("a"), nodeOf("b")]).size).toBe(2);
   });
 
+  test("a pod waiting for pod affinity is retried when a matching pod is placed", async () => {
+    const { api, s, nodeOf } = setup();
+    api.put("nodes", node("n1"));
+    api.put("nodes", node("n2"));
+    api.put("pods", pod("web", { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: "db" } }, topologyKey: "kubernetes.io/hostname" }] } } }));
+    await s.start();
+    await until("web unschedulable", () => api.get<Pod>("pods", "default", "web")?.status?.conditions?.some((c) => c.reason === "Unschedulable") === true);
+    // Someone places a db pod on n2: only that can help web.
+    api.put("pods", pod("db", { labels: { app: "db" }, nodeName: "n2" }));
+    await until("web bound next to db", () => nodeOf("web") === "n2", 2000);
+  });
+
   test("a failed binding is retried after back-off", async () => {
     const { api, s, nodeOf } = setup();
     api.put("nodes", node("n1"));

@@ -85,6 +85,19 @@ describe("scheduling queue", () => {
     expect(queue.popNow()?.key).toBe("default/a");
   });
 
+  test("a placement-sensitive move wakes only pods those plugins rejected", () => {
+    const now = { t: 10_000 };
+    const queue = q(now);
+    queue.addOrUpdate(pi(pod("affine")));
+    queue.addOrUpdate(pi(pod("big")));
+    queue.requeueUnschedulable(queue.popNow()!.key, queue.schedulingCycle, new Set(["InterPodAffinity"]));
+    queue.requeueUnschedulable(queue.popNow()!.key, queue.schedulingCycle, new Set(["NodeResourcesFit"]));
+    now.t += 5000;
+    queue.moveRejectedBy(["InterPodAffinity", "PodTopologySpread"]);
+    expect(queue.popNow()?.key).toBe("default/affine");
+    expect(queue.popNow()).toBeNull();
+  });
+
   test("a deleted pod never comes out", () => {
     const queue = q({ t: 0 });
     queue.addOrUpdate(pi(pod("a")));
