@@ -183,8 +183,12 @@ function validateContainer(c: Container, path: string, volumes: Set<string>, isI
         const which = e.valueFrom.configMapKeyRef !== undefined ? "configMapKeyRef" : "secretKeyRef";
         errs.push(required(child(child(child(p, "valueFrom"), which), "key"), ""));
       }
-      if (e.valueFrom.fieldRef !== undefined && !e.valueFrom.fieldRef.fieldPath) {
-        errs.push(required(child(child(child(p, "valueFrom"), "fieldRef"), "fieldPath"), ""));
+      const fieldRefPath = child(child(child(p, "valueFrom"), "fieldRef"), "fieldPath");
+      if (e.valueFrom.fieldRef !== undefined && !e.valueFrom.fieldRef.fieldPath) errs.push(required(fieldRefPath, ""));
+      else if (e.valueFrom.fieldRef !== undefined) errs.push(...fieldRefErrors(e.valueFrom.fieldRef.fieldPath, fieldRefPath));
+      const rf = e.valueFrom.resourceFieldRef;
+      if (rf !== undefined && !RESOURCE_FIELD_REFS.includes(rf.resource)) {
+        errs.push(notSupported(child(child(child(p, "valueFrom"), "resourceFieldRef"), "resource"), rf.resource, RESOURCE_FIELD_REFS));
       }
     }
   });
@@ -239,10 +243,83 @@ function validateVolume(v: Volume, path: string): FieldError[] {
   } else if (sources.length > 1) {
     errs.push(forbidden(child(path, sources[1] as string), "may not specify more than 1 volume type"));
   }
-  if (v.hostPath !== undefined && !v.hostPath.path) errs.push(required(child(child(path, "hostPath"), "path"), ""));
-  if (v.configMap !== undefined && !v.configMap.name) errs.push(required(child(child(path, "configMap"), "name"), ""));
-  if (v.secret !== undefined && !v.secret.secretName) errs.push(required(child(child(path, "secret"), "secretName"), ""));
+  if (v.hostPath !== undefined) {
+    const hp = child(path, "hostPath");
+    if (!v.hostPath.path) errs.push(required(child(hp, "path"), ""));
+    if (v.hostPath.type !== undefined && !HOST_PATH_TYPES.includes(v.hostPath.type)) {
+      errs.push(notSupported(child(hp, "type"), v.hostPath.type, HOST_PATH_TYPES.filter((t) => t !== "")));
+    }
+  }
+  if (v.configMap !== undefined) {
+    const cp = child(path, "configMap");
+    if (!v.configMap.name) errs.push(required(child(cp, "name"), ""));
+    errs.push(...validateKeyToPaths(v.configMap.items, v.configMap.defaultMode, cp));
+  }
+  if (v.secret !== undefined) {
+    const sp = child(path, "secret");
+    if (!v.secret.secretName) errs.push(required(child(sp, "secretName"), ""));
+    errs.push(...validateKeyToPaths(v.secret.items, v.secret.defaultMode, sp));
+  }
   return errs;
+}
+
+const HOST_PATH_TYPES = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"];
+
+function fileModeErrors(mode: number | undefined, path: string): FieldError[] {
+  if (mode === undefined) return [];
+  return mode < 0 || mode > 0o777 ? [invalid(path, mode, "must be a number between 0 and 0777 (octal), both inclusive")] : [];
+}
+
+/** A path inside a volume: relative, no "..", not empty. */
+function localPathErrors(p: string, path: string): FieldError[] {
+  if (p === "") return [required(path, "")];
+  if (p.startsWith("/")) return [invalid(path, p, "must be a relative path")];
+  if (p.split("/").includes("..")) return [invalid(path, p, "must not contain '..'")];
+  return [];
+}
+
+function validateKeyToPaths(items: { key: string; path: string; mode?: number }[] | undefined, defaultMode: number | undefined, path: string): FieldError[] {
+  const errs = fileModeErrors(defaultMode, child(path, "defaultMode"));
+  (items ?? []).forEach((it, i) => {
+    const ip = index(child(path, "items"), i);
+    if (!it.key) errs.push(required(child(ip, "key"), ""));
+    errs.push(...localPathErrors(it.path ?? "", child(ip, "path")));
+    errs.push(...fileModeErrors(it.mode, child(ip, "mode")));
+  });
+  return errs;
+}
+
+const FIELD_REF_PATHS = [
+  "metadata.annotations",
+  "metadata.labels",
+  "metadata.name",
+  "metadata.namespace",
+  "metadata.uid",
+  "spec.nodeName",
+  "spec.serviceAccountName",
+  "status.hostIP",
+  "status.hostIPs",
+  "status.podIP",
+  "status.podIPs",
+];
+const RESOURCE_FIELD_REFS = [
+  "limits.cpu",
+  "limits.ephemeral-storage",
+  "limits.memory",
+  "requests.cpu",
+  "requests.ephemeral-storage",
+  "requests.memory",
+];
+
+/** Downward API paths of env fieldRef: the list above, or one label or annotation by key. */
+function fieldRefErrors(fieldPath: string, path: string): FieldError[] {
+  const one = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
+  if (one !== null) return labelKeyErrors(one[2] as string).map((m) => invalid(path, fieldPath, m));
+  // Whole label and annotation maps only work in volumes, not in env.
+  if (fieldPath === "metadata.labels" || fieldPath === "metadata.annotations") {
+    return [notSupported(path, fieldPath, FIELD_REF_PATHS.filter((p) => p !== "metadata.labels" && p !== "metadata.annotations"))];
+  }
+  return FIELD_REF_PATHS.includes(fieldPath) ? [] : [notSupported(path, fieldPath, FIELD_REF_PATHS.filter((p) => p !== "metadata.labels" && p !== "metadata.annotations"))];
 }
 
 function validateToleration(t: Toleration, path: string): FieldError[] {
