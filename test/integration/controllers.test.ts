@@ -7,7 +7,7 @@
 // in every state a watch sees; rollback; pause and resume; the garbage
 // collector (background, foreground, orphan); Endpoints follow readiness.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -539,6 +539,89 @@ describe("namespaces", () => {
     await client.delete("namespaces", undefined, ns);
     await until("namespace gone", async () => (await getOrNull("namespaces", undefined, ns)) === null, 45_000);
     expect((await client.list("pods", { namespace: ns })).items).toHaveLength(0);
+  });
+});
+
+const hasKubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" }).status === 0;
+
+describe("kubectl rollout against the controllers", () => {
+  it.skipIf(!hasKubectl)("status, history, undo, pause/resume and restart work as with Kubernetes", async () => {
+    const ns = "kubectl";
+    await createNamespace(ns);
+    const kubeconfig = join(dir, "kubeconfig");
+    // kubectl sends a bearer token only over TLS; the API port speaks both.
+    writeFileSync(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: p",
+        "  cluster:",
+        `    server: https://${masters[0]!.host}:${masters[0]!.apiPort}`,
+        "    insecure-skip-tls-verify: true",
+        "users:",
+        "- name: admin",
+        "  user:",
+        `    token: ${TOKEN}`,
+        "contexts:",
+        `- name: p`,
+        `  context: {cluster: p, user: admin, namespace: ${ns}}`,
+        "current-context: p",
+        "",
+      ].join("\n"),
+    );
+    // Asynchronous: this process runs the stand-in kubelet (and maybe the controllers), which a spawnSync would freeze.
+    const kubectl = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn("kubectl", ["--kubeconfig", kubeconfig, ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 90_000 });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      });
+    const image = async () => (await client.get<Deployment>("deployments", ns, "web")).spec.template.spec.containers[0]!.image;
+
+    await client.create("deployments", deploymentManifest(ns, "web", 2, "pinsetter/busybox:1"));
+    let r = await kubectl("rollout", "status", "deployment/web", "--timeout=60s");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('deployment "web" successfully rolled out');
+
+    expect((await kubectl("set", "image", "deployment/web", "web=pinsetter/busybox:2")).code).toBe(0);
+    r = await kubectl("rollout", "status", "deployment/web", "--timeout=60s");
+    expect(r.code).toBe(0);
+    r = await kubectl("rollout", "history", "deployment/web");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^1\s/m);
+    expect(r.stdout).toMatch(/^2\s/m);
+
+    r = await kubectl("rollout", "undo", "deployment/web");
+    expect(r.code).toBe(0);
+    expect((await kubectl("rollout", "status", "deployment/web", "--timeout=60s")).code).toBe(0);
+    expect(await image()).toBe("pinsetter/busybox:1");
+    await until("revision 3 on the Deployment", async () => (await client.get<Deployment>("deployments", ns, "web")).metadata.annotations?.["deployment.kubernetes.io/revision"] === "3");
+    expect(await replicaSetsOf(ns)).toHaveLength(2);
+
+    r = await kubectl("rollout", "undo", "deployment/web", "--to-revision=2");
+    expect(r.code).toBe(0);
+    expect((await kubectl("rollout", "status", "deployment/web", "--timeout=60s")).code).toBe(0);
+    expect(await image()).toBe("pinsetter/busybox:2");
+
+    expect((await kubectl("rollout", "pause", "deployment/web")).code).toBe(0);
+    expect((await kubectl("set", "image", "deployment/web", "web=pinsetter/busybox:3")).code).toBe(0);
+    await sleep(1500);
+    expect(await replicaSetsOf(ns)).toHaveLength(2);
+    expect((await kubectl("rollout", "resume", "deployment/web")).code).toBe(0);
+    expect((await kubectl("rollout", "status", "deployment/web", "--timeout=60s")).code).toBe(0);
+    expect((await podsOf(ns, "web")).every((p) => p.spec.containers[0]!.image === "pinsetter/busybox:3")).toBe(true);
+
+    expect((await kubectl("rollout", "restart", "deployment/web")).code).toBe(0);
+    expect((await kubectl("rollout", "status", "deployment/web", "--timeout=60s")).code).toBe(0);
+    const rss = await replicaSetsOf(ns);
+    expect(rss).toHaveLength(4);
+    expect(rss.find((x) => (x.spec.replicas ?? 0) > 0)!.spec.template.metadata!.annotations?.["kubectl.kubernetes.io/restartedAt"]).toBeTruthy();
   });
 });
 
