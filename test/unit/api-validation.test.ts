@@ -436,6 +436,22 @@ describe("subresources", () => {
     ]);
   });
 
+  it("status writes: counts, addresses and names", () => {
+    const d = with_(DEPLOY, (o) => (o.status = { replicas: 2, readyReplicas: 3, updatedReplicas: -1 })) as KubeObject;
+    expect(validateObject(info("deployments"), d, DEPLOY as KubeObject, { subresource: "status" }).map(formatFieldError)).toEqual([
+      "status.updatedReplicas: Invalid value: -1: must be greater than or equal to 0",
+      "status.readyReplicas: Invalid value: 3: cannot be greater than status.replicas",
+    ]);
+    const p = with_(POD, (o) => (o.status = { podIP: "10.0.0.1", podIPs: [{ ip: "10.0.0.2" }], hostIP: "x", nominatedNodeName: "W1" })) as KubeObject;
+    expect(validateObject(info("pods"), p, POD as KubeObject, { subresource: "status" }).map(formatFieldError)).toEqual([
+      'status.hostIP: Invalid value: "x": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+      'status.podIPs[0].ip: Invalid value: "10.0.0.2": must match status.podIP',
+      expect.stringContaining('status.nominatedNodeName: Invalid value: "W1"'),
+    ]);
+    const ok = with_(POD, (o) => (o.status = { phase: "Running", podIP: "10.0.0.1", podIPs: [{ ip: "10.0.0.1" }], hostIP: "127.0.0.21" })) as KubeObject;
+    expect(validateObject(info("pods"), ok, POD as KubeObject, { subresource: "status" })).toEqual([]);
+  });
+
   it("scale: replicas must not be negative", async () => {
     const { validateScale } = await import("../../src/api/validation.js");
     expect(validateScale({ metadata: {}, spec: { replicas: 3 } })).toEqual([]);

@@ -36,7 +36,7 @@ import {
   validateServiceUpdate,
 } from "./kinds.js";
 import { validateObjectMeta, validateObjectMetaUpdate, type NameValidator } from "./meta.js";
-import { dns1035LabelErrors, dns1123LabelErrors, dns1123SubdomainErrors, pathSegmentNameErrors } from "./names.js";
+import { dns1035LabelErrors, dns1123LabelErrors, dns1123SubdomainErrors, ipErrors, pathSegmentNameErrors } from "./names.js";
 import { validatePodSpec, validatePodSpecUpdate } from "./pod.js";
 import { typeErrors } from "./typecheck.js";
 import { setOwn } from "../patch.js";
@@ -89,6 +89,61 @@ function validateKind(kind: string, obj: KubeObject): FieldError[] {
     default:
       return [];
   }
+}
+
+const REPLICA_COUNTS = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas", "fullyLabeledReplicas", "terminatingReplicas"];
+
+/** Rules of a status write (Kubernetes' Validate*StatusUpdate): counts, addresses, names. */
+export function validateStatus(kind: string, obj: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const st = (obj.status ?? {}) as Record<string, unknown>;
+  const nonNegative = (field: string): void => {
+    const v = st[field];
+    if (typeof v === "number" && v < 0) errs.push(invalid(`status.${field}`, v, "must be greater than or equal to 0"));
+  };
+  const ip = (field: string, v: unknown): void => {
+    if (typeof v === "string" && v !== "") for (const m of ipErrors(v)) errs.push(invalid(field, v, m));
+  };
+  switch (kind) {
+    case "Deployment":
+    case "ReplicaSet":
+      for (const f of REPLICA_COUNTS) nonNegative(f);
+      nonNegative("observedGeneration");
+      if (typeof st.readyReplicas === "number" && typeof st.replicas === "number" && st.readyReplicas > st.replicas) {
+        errs.push(invalid("status.readyReplicas", st.readyReplicas, "cannot be greater than status.replicas"));
+      }
+      if (typeof st.availableReplicas === "number" && typeof st.readyReplicas === "number" && st.availableReplicas > st.readyReplicas && kind === "ReplicaSet") {
+        errs.push(invalid("status.availableReplicas", st.availableReplicas, "cannot be greater than readyReplicas"));
+      }
+      break;
+    case "HorizontalPodAutoscaler":
+      nonNegative("currentReplicas");
+      nonNegative("desiredReplicas");
+      break;
+    case "Pod": {
+      ip("status.podIP", st.podIP);
+      ip("status.hostIP", st.hostIP);
+      const podIPs = Array.isArray(st.podIPs) ? (st.podIPs as { ip?: unknown }[]) : [];
+      podIPs.forEach((p, i) => ip(`status.podIPs[${i}].ip`, p?.ip));
+      if (typeof st.podIP === "string" && st.podIP !== "" && podIPs.length > 0 && podIPs[0]?.ip !== st.podIP) {
+        errs.push(invalid("status.podIPs[0].ip", podIPs[0]?.ip, "must match status.podIP"));
+      }
+      if (typeof st.nominatedNodeName === "string" && st.nominatedNodeName !== "") {
+        for (const m of dns1123SubdomainErrors(st.nominatedNodeName)) errs.push(invalid("status.nominatedNodeName", st.nominatedNodeName, m));
+      }
+      break;
+    }
+    case "Node": {
+      const addrs = Array.isArray(st.addresses) ? (st.addresses as { type?: unknown; address?: unknown }[]) : [];
+      addrs.forEach((a, i) => {
+        if (a?.type === "InternalIP" || a?.type === "ExternalIP") ip(`status.addresses[${i}].address`, a.address);
+      });
+      break;
+    }
+    default:
+      break;
+  }
+  return errs;
 }
 
 function validateKindUpdate(kind: string, obj: KubeObject, old: KubeObject): FieldError[] {
@@ -151,6 +206,7 @@ export function validateObject(info: ResourceInfo, input: KubeObject, oldInput?:
   errs.push(...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameValidator: nameValidatorFor(info.kind) }));
   const spec = opts.subresource !== "status" && opts.subresource !== "binding";
   if (spec) errs.push(...validateKind(info.kind, obj));
+  if (opts.subresource === "status") errs.push(...validateStatus(info.kind, obj));
   if (old !== undefined) {
     if (obj.metadata !== undefined && old.metadata !== undefined) errs.push(...validateObjectMetaUpdate(obj.metadata, old.metadata));
     if (spec) errs.push(...validateKindUpdate(info.kind, obj, old));
