@@ -164,17 +164,19 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
     });
   };
 
-  // The list gives the starting state and the resourceVersion to watch from.
-  const list = await ctx.client.list(info, { ...(namespace ? { namespace } : {}), ...watchSel });
-  let resourceVersion = list.metadata.resourceVersion ?? "";
-  if (!opts.watchOnly) {
-    if (tableMode) {
-      if (name && list.items.length === 0) throw notFoundError(info, name);
-      const table = await fetchTable(ctx.client, info, namespace, undefined, watchSel);
-      if (table.rows.length > 0) printRows(table);
-    } else {
-      for (const obj of list.items) printEvent(ctx.output, info, obj);
-    }
+  // One list gives the starting state and the resourceVersion to watch from,
+  // so no event between the two is lost or printed twice.
+  let resourceVersion = "";
+  if (tableMode) {
+    const table = await fetchTable(ctx.client, info, namespace, undefined, watchSel);
+    if (name && table.rows.length === 0 && !opts.watchOnly) throw notFoundError(info, name);
+    resourceVersion = table.metadata?.resourceVersion ?? "";
+    if (!opts.watchOnly && table.rows.length > 0) printRows(table);
+  }
+  if (!resourceVersion) {
+    const list = await ctx.client.list(info, { ...(namespace ? { namespace } : {}), ...watchSel });
+    resourceVersion = list.metadata.resourceVersion ?? "";
+    if (!tableMode && !opts.watchOnly) for (const obj of list.items) printEvent(ctx.output, info, obj);
   }
 
   const onEvent = async (ev: WatchEvent) => {
