@@ -11,6 +11,8 @@ export {
   OutcomeUnknownError,
   ProposalRefusedError,
   ReadTimeoutError,
+  systemClock,
+  type DriverClock,
   type ProposeOptions,
   type RaftNodeOptions,
   type StateMachine,

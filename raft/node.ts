@@ -69,7 +69,34 @@ export interface RaftNodeOptions {
   maxEntriesPerMsg?: number;
   /** Default time a proposal or read may take before its outcome is reported unknown. */
   requestTimeoutMs?: number;
+  /** Timers and time (default: the process's). A simulator passes a virtual clock. */
+  clock?: DriverClock;
+  /** Randomness of election timeouts, in [0, n) (default: crypto). A simulator passes a seeded one. */
+  random?: (n: number) => number;
+  /** Tells this incarnation's proposal ids apart from earlier ones (default: random). */
+  bootId?: string;
 }
+
+export type TimerHandle = unknown;
+
+/** The timers and time the driver runs on. */
+export interface DriverClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+  setInterval(fn: () => void, ms: number): TimerHandle;
+  clearInterval(handle: TimerHandle): void;
+  setImmediate(fn: () => void): TimerHandle;
+}
+
+export const systemClock: DriverClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as NodeJS.Timeout),
+  setImmediate: (fn) => setImmediate(fn),
+};
 
 /** The write was not accepted here and never entered the log. */
 export class NotLeaderError extends Error {
@@ -127,13 +154,13 @@ export class ReadTimeoutError extends Error {
 interface PendingProposal {
   resolve(result: unknown): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 interface PendingRead {
   resolve(index: number): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
   /** Set once the leader answered: the read may be served when applied >= index. */
   index: number | null;
 }
@@ -190,11 +217,12 @@ export class RaftNode {
   private pendingTicks = 0;
   private running = false;
   private stopped = false;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
   private readonly proposals = new Map<string, PendingProposal>();
   private readonly confChanges = new Map<string, PendingProposal & { change: ConfChange }>();
   private readonly reads = new Map<string, PendingRead>();
-  private readonly bootId = randomBytes(4).toString("hex");
+  private readonly bootId: string;
+  private readonly clock: DriverClock;
   private seq = 0;
   private appliedIndex = 0;
   private appliedTerm = 0;
@@ -217,6 +245,8 @@ export class RaftNode {
     this.opts = opts;
     this.id = opts.id;
     this.log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.bootId = opts.bootId ?? randomBytes(4).toString("hex");
   }
 
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
@@ -255,7 +285,7 @@ export class RaftNode {
         id: this.id,
         electionTicks: this.opts.electionTicks,
         heartbeatTicks: this.opts.heartbeatTicks,
-        random: (n) => randomInt(n),
+        random: this.opts.random ?? ((n) => randomInt(n)),
         preVote: true,
         checkQuorum: true,
         maxInflightMsgs: this.opts.maxInflightMsgs ?? 256,
@@ -282,7 +312,7 @@ export class RaftNode {
       else this.enqueue({ kind: "message", message });
     });
     await this.opts.transport.start();
-    this.ticker = setInterval(() => {
+    this.ticker = this.clock.setInterval(() => {
       this.pendingTicks++;
       this.schedule();
     }, this.opts.tickMs);
@@ -306,7 +336,7 @@ export class RaftNode {
     }
     const id = `${this.id}/${this.bootId}/${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (this.proposals.delete(id)) reject(new OutcomeUnknownError(`proposal ${id} not applied within ${timeoutMs} ms; it may still commit`));
       }, timeoutMs);
       this.proposals.set(id, { resolve, reject, timer });
@@ -319,7 +349,7 @@ export class RaftNode {
     if (this.fatal) return Promise.reject(this.fatal);
     const id = `cc/${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (this.confChanges.delete(id)) reject(new OutcomeUnknownError(`membership change not applied within ${timeoutMs} ms; it may still commit`));
       }, timeoutMs);
       this.confChanges.set(id, { resolve: resolve as (r: unknown) => void, reject, timer, change });
@@ -336,7 +366,7 @@ export class RaftNode {
     if (this.fatal) return Promise.reject(this.fatal);
     const id = `r/${this.bootId}/${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (this.reads.delete(id)) {
           const leader = this.core.status().leader;
           reject(new ReadTimeoutError(`linearizable read not confirmed within ${timeoutMs} ms (leader: ${leader ?? "none"})`));
@@ -402,17 +432,38 @@ export class RaftNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) this.clock.clearInterval(this.ticker);
     await this.idle;
     const stopping = new OutcomeUnknownError("raft node stopped");
-    for (const [, p] of this.proposals) { clearTimeout(p.timer); p.reject(stopping); }
-    for (const [, p] of this.confChanges) { clearTimeout(p.timer); p.reject(stopping); }
-    for (const [, r] of this.reads) { clearTimeout(r.timer); r.reject(new ReadTimeoutError("raft node stopped")); }
+    for (const [, p] of this.proposals) { this.clock.clearTimeout(p.timer); p.reject(stopping); }
+    for (const [, p] of this.confChanges) { this.clock.clearTimeout(p.timer); p.reject(stopping); }
+    for (const [, r] of this.reads) { this.clock.clearTimeout(r.timer); r.reject(new ReadTimeoutError("raft node stopped")); }
     this.proposals.clear();
     this.confChanges.clear();
     this.reads.clear();
     await this.opts.transport.close();
     await this.opts.storage.close();
+  }
+
+  /**
+   * A process crash, for simulators: everything stops at once, nothing is
+   * awaited, flushed or closed gracefully (the transport is cut so nothing
+   * more leaves). Pending callers get OutcomeUnknownError, as clients of a
+   * crashed server see their connection drop. The storage object is left as
+   * the crash found it; restart from a copy of its disk.
+   */
+  abandon(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) this.clock.clearInterval(this.ticker);
+    const crashed = new OutcomeUnknownError("raft node crashed");
+    for (const [, p] of this.proposals) { this.clock.clearTimeout(p.timer); p.reject(crashed); }
+    for (const [, p] of this.confChanges) { this.clock.clearTimeout(p.timer); p.reject(crashed); }
+    for (const [, r] of this.reads) { this.clock.clearTimeout(r.timer); r.reject(new ReadTimeoutError("raft node crashed")); }
+    this.proposals.clear();
+    this.confChanges.clear();
+    this.reads.clear();
+    void this.opts.transport.close();
   }
 
   // -------------------------------------------------------------------------
@@ -427,7 +478,7 @@ export class RaftNode {
   private schedule(): void {
     if (this.running || this.stopped || this.fatal) return;
     this.running = true;
-    this.idle = new Promise<void>((done) => setImmediate(() => void this.run().finally(done)));
+    this.idle = new Promise<void>((done) => this.clock.setImmediate(() => void this.run().finally(done)));
   }
 
   private async run(): Promise<void> {
@@ -461,9 +512,14 @@ export class RaftNode {
     this.inputs = [];
     for (const input of inputs) {
       switch (input.kind) {
-        case "message":
-          this.core.step(input.message);
+        case "message": {
+          // The snapshot object is freed after install (its data dropped, see
+          // handleReady); it may be shared with the sender or other receivers
+          // (the memory transport hands one object over), so step a copy.
+          const m = input.message;
+          this.core.step(m.type === "snap" ? { ...m, snapshot: { ...m.snapshot } } : m);
           break;
+        }
         case "propose": {
           if (input.fenceTerm !== null) {
             // Checked here, in the same step that appends it: the entry gets
@@ -542,7 +598,7 @@ export class RaftNode {
     const p = map.get(id);
     if (!p) return;
     map.delete(id);
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     p.reject(err);
   }
 
@@ -647,7 +703,7 @@ export class RaftNode {
       for (const [id, p] of this.confChanges) {
         if (p.change.type === change.type && p.change.node === change.node) {
           this.confChanges.delete(id);
-          clearTimeout(p.timer);
+          this.clock.clearTimeout(p.timer);
           p.resolve(conf);
         }
       }
@@ -675,7 +731,7 @@ export class RaftNode {
     const p = this.proposals.get(id);
     if (!p) return;
     this.proposals.delete(id);
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     p.resolve(result);
   }
 
@@ -703,7 +759,7 @@ export class RaftNode {
     for (const [id, r] of this.reads) {
       if (r.index !== null && r.index <= this.appliedIndex) {
         this.reads.delete(id);
-        clearTimeout(r.timer);
+        this.clock.clearTimeout(r.timer);
         r.resolve(r.index);
       }
     }
@@ -739,7 +795,7 @@ export class RaftNode {
       // their callers now instead of at their timeout (etcd: "leader changed").
       for (const [id, p] of this.proposals) {
         this.proposals.delete(id);
-        clearTimeout(p.timer);
+        this.clock.clearTimeout(p.timer);
         p.reject(new OutcomeUnknownError(`leader changed from ${was.leader ?? "none"} to ${s.leader ?? "none"}; the write may still commit`));
       }
     }
@@ -748,7 +804,7 @@ export class RaftNode {
       for (const [id, r] of this.reads) {
         if (r.index !== null) continue;
         this.reads.delete(id);
-        clearTimeout(r.timer);
+        this.clock.clearTimeout(r.timer);
         r.reject(new ReadTimeoutError("leader lost before the read was confirmed"));
       }
     }
@@ -781,11 +837,11 @@ export class RaftNode {
       this.handOffLeadershipForSnapshot();
       return;
     }
-    const started = performance.now();
+    const started = this.clock.now();
     const metadata: SnapshotMetadata = { index: this.appliedIndex, term: this.appliedTerm, conf: this.core.status().conf };
     const snapshot: Snapshot = { metadata, data: this.opts.stateMachine.snapshot() };
     const compactTo = Math.max(0, metadata.index - (this.opts.snapshotCatchUpEntries ?? 5000));
-    const capturedMs = Math.round(performance.now() - started);
+    const capturedMs = Math.round(this.clock.now() - started);
     this.lastCaptureMs = capturedMs;
     this.snapshotInFlight = true;
     this.lastSnapshotIndex = metadata.index;
@@ -793,7 +849,7 @@ export class RaftNode {
       .saveSnapshotAndCompact(snapshot, compactTo)
       .then(() => {
         this.enqueue({ kind: "compact", metadata, compactTo });
-        this.log.info({ index: metadata.index, bytes: snapshot.data.length, captureMs: capturedMs, totalMs: Math.round(performance.now() - started) }, "snapshot taken");
+        this.log.info({ index: metadata.index, bytes: snapshot.data.length, captureMs: capturedMs, totalMs: Math.round(this.clock.now() - started) }, "snapshot taken");
       })
       .catch((err: unknown) => this.halt(err instanceof Error ? err : new Error(String(err))))
       .finally(() => {
@@ -819,19 +875,19 @@ export class RaftNode {
     if (this.fatal) return;
     this.fatal = err;
     this.log.fatal({ err }, "raft node halted");
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) this.clock.clearInterval(this.ticker);
     for (const [, p] of this.proposals) {
-      clearTimeout(p.timer);
+      this.clock.clearTimeout(p.timer);
       p.reject(new OutcomeUnknownError(`raft node halted: ${err.message}`));
     }
     this.proposals.clear();
     for (const [, p] of this.confChanges) {
-      clearTimeout(p.timer);
+      this.clock.clearTimeout(p.timer);
       p.reject(new OutcomeUnknownError(`raft node halted: ${err.message}`));
     }
     this.confChanges.clear();
     for (const [, r] of this.reads) {
-      clearTimeout(r.timer);
+      this.clock.clearTimeout(r.timer);
       r.reject(new ReadTimeoutError(`raft node halted: ${err.message}`));
     }
     this.reads.clear();

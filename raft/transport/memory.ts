@@ -13,6 +13,8 @@ import { decodeFrame, encodeFrame, validateMessage } from "./validate.js";
 export interface MemoryNetworkOptions {
   /** Round-trip every batch through encodeFrame/decodeFrame/validateMessage. Default true. */
   wire?: boolean;
+  /** Schedules a delivery (default setImmediate); a simulator passes its virtual clock. Must keep FIFO order. */
+  schedule?: (fn: () => void) => void;
 }
 
 export interface MemoryNetworkStats {
@@ -31,8 +33,12 @@ export class MemoryNetwork {
   private readonly wire: boolean;
   private readonly counters: MemoryNetworkStats = { delivered: 0, dropped: 0, malformed: 0 };
 
+  /** @internal Schedules a delivery. */
+  readonly schedule: (fn: () => void) => void;
+
   constructor(options: MemoryNetworkOptions = {}) {
     this.wire = options.wire ?? true;
+    this.schedule = options.schedule ?? ((fn) => setImmediate(fn));
   }
 
   /** A new member on this network; `peers` are the members it may talk to. */
@@ -99,7 +105,7 @@ export class MemoryNetwork {
     } else {
       payload = batch;
     }
-    setImmediate(() => this.deliver(sender, payload));
+    this.schedule(() => this.deliver(sender, payload));
   }
 
   /** @internal Forgets a closed transport. */
@@ -198,7 +204,7 @@ export class MemoryTransport implements Transport {
       return Promise.reject(new Error(`MemoryTransport: ${message.to} unreachable for a snapshot`));
     }
     this.network.route(this, [message]);
-    return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => this.network.schedule(resolve));
   }
 
   addPeer(peer: PeerAddress): void {

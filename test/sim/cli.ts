@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { runNodeSeed } from "./node-run.js";
 import { DEFAULT_STEPS, formatFailure, runSeed } from "./run.js";
 
 interface CliOptions {
@@ -19,6 +20,8 @@ interface CliOptions {
   steps: number;
   workers: number;
   quiet: boolean;
+  /** Drive RaftNode (node-run.ts) instead of the core. */
+  driver: boolean;
 }
 
 /** A block of seeds handed to one worker. */
@@ -29,6 +32,7 @@ interface Job {
   steps: number;
   fullTrace: boolean;
   verbose: boolean;
+  driver: boolean;
 }
 
 type Totals = { proposals: number; committed: number; crashes: number; snapshotsInstalled: number; leaderChanges: number; readsServed: number; confChanges: number };
@@ -49,14 +53,15 @@ export const RANDOM_BASE_MAX = 2_000_000_000;
 
 function usage(msg: string): never {
   process.stderr.write(
-    `${msg}\nusage: npm run sim -- [--seeds N] [--from S|random] [--nodes 3|5|both] [--steps K] [--workers W] [--quiet]\n` +
+    `${msg}\nusage: npm run sim -- [--seeds N] [--from S|random] [--nodes 3|5|both] [--steps K] [--workers W] [--driver] [--quiet]\n` +
+      `  --driver: drive RaftNode on the memory twins and a virtual clock instead of the core\n` +
       `  runs seeds S..S+N-1 (defaults: --seeds 100 --from 1 --nodes both --steps ${DEFAULT_STEPS} --workers <cores>)\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = { seeds: 100, from: 1, randomBase: false, nodes: [3, 5], steps: DEFAULT_STEPS, workers: availableParallelism(), quiet: false };
+  const o: CliOptions = { seeds: 100, from: 1, randomBase: false, nodes: [3, 5], steps: DEFAULT_STEPS, workers: availableParallelism(), quiet: false, driver: false };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) usage(`${flag} needs an integer >= ${min}, got ${v ?? "nothing"}`);
@@ -95,6 +100,9 @@ function parseArgs(argv: string[]): CliOptions {
       case "--quiet":
         o.quiet = true;
         break;
+      case "--driver":
+        o.driver = true;
+        break;
       case "--help":
       case "-h":
         usage("");
@@ -111,10 +119,17 @@ function emptyTotals(): Totals {
 }
 
 /** Runs one block of seeds in this process. */
-function runJob(job: Job): JobResult {
+async function runJob(job: Job): Promise<JobResult> {
   const out: JobResult = { runs: 0, simulated: 0, totals: emptyTotals(), failures: [], lines: [] };
   for (let s = job.from; s < job.from + job.n; s++) {
     for (const nodes of job.nodes) {
+      if (job.driver) {
+        const r = await runNodeSeed(s, { nodes });
+        out.runs++;
+        if (!r.ok) out.failures.push({ text: `FAIL driver seed ${s} (${nodes} nodes): ${r.failure}`, replay: r.replay, invariant: r.failure ?? "?" });
+        else if (job.verbose) out.lines.push(`ok   driver seed ${s} (${nodes} nodes): ${r.acked} acknowledged writes, ${r.crashes} crashes, ${r.events} events, ${r.wallMs.toFixed(0)} ms`);
+        continue;
+      }
       const r = runSeed(s, { nodes, steps: job.steps, fullTrace: job.fullTrace });
       out.runs++;
       out.simulated += r.simulatedSeconds;
@@ -142,7 +157,7 @@ function workerMain(): void {
       process.disconnect();
       return;
     }
-    process.send?.(runJob(msg));
+    void runJob(msg).then((r) => process.send?.(r));
   });
 }
 
@@ -157,7 +172,7 @@ async function main(): Promise<void> {
   // Blocks small enough to balance the workers, large enough to cost little IPC.
   const block = Math.max(1, Math.min(50, Math.ceil(o.seeds / (o.workers * 4))));
   const jobs: Job[] = [];
-  for (let s = o.from; s <= last; s += block) jobs.push({ from: s, n: Math.min(block, last - s + 1), nodes: o.nodes, steps: o.steps, fullTrace, verbose });
+  for (let s = o.from; s <= last; s += block) jobs.push({ from: s, n: Math.min(block, last - s + 1), nodes: o.nodes, steps: o.steps, fullTrace, verbose, driver: o.driver });
   const results: JobResult[] = [];
   const onResult = (r: JobResult): void => {
     results.push(r);
@@ -167,7 +182,7 @@ async function main(): Promise<void> {
 
   const workers = Math.min(o.workers, jobs.length);
   if (workers <= 1) {
-    for (const job of jobs) onResult(runJob(job));
+    for (const job of jobs) onResult(await runJob(job));
   } else {
     const self = fileURLToPath(import.meta.url);
     let next = 0;

@@ -1,0 +1,259 @@
+// The driver simulator: one seed runs real RaftNode instances (raft/node.ts,
+// the driver production runs: send-before-fsync on the leader, background
+// snapshot saves and deferred compaction, snapshot loading from disk,
+// proposal tracking, tick coalescing) over the memory twins of storage and
+// transport, on a virtual clock. Crashes hit at any point of the driver's
+// loop (any await), optionally losing unsynced writes; members are cut off
+// and healed; clients retry on other members when an outcome is unknown, so
+// a write may land twice. After the faults everything heals and restarts, and
+// the run checks what clients were told: every acknowledged write is in
+// every member's state, the members agree entry by entry, nothing applied
+// twice that was proposed once.
+
+import pino from "pino";
+import { NotLeaderError, OutcomeUnknownError, RaftNode, type SnapshotMetadata, type StateMachine } from "../../raft/index.js";
+import { MemoryLogStorage } from "../../raft/storage/memory.js";
+import { MemoryNetwork } from "../../raft/transport/memory.js";
+import { Prng } from "./prng.js";
+import { VirtualClock } from "./virtual-clock.js";
+
+export interface NodeRunOptions {
+  nodes: 3 | 5;
+  /** Virtual milliseconds of faults and load. */
+  faultMs?: number;
+}
+
+export interface NodeSeedResult {
+  seed: number;
+  nodes: number;
+  ok: boolean;
+  failure?: string;
+  acked: number;
+  crashes: number;
+  events: number;
+  wallMs: number;
+  replay: string;
+}
+
+const silent = pino({ level: "silent" });
+const TICK_MS = 10;
+
+/** Applied payloads in order; duplicates are legal (retries) but each payload string is proposed once. */
+class ListMachine implements StateMachine {
+  values: string[] = [];
+  apply(command: Uint8Array): unknown {
+    const v = Buffer.from(command).toString("utf8");
+    this.values.push(v);
+    return v;
+  }
+  snapshot(): Uint8Array {
+    return Buffer.from(JSON.stringify(this.values));
+  }
+  restore(data: Uint8Array, _m: SnapshotMetadata): void {
+    this.values = data.length === 0 ? [] : (JSON.parse(Buffer.from(data).toString("utf8")) as string[]);
+  }
+}
+
+interface Member {
+  id: string;
+  storage: MemoryLogStorage;
+  node: RaftNode | null;
+  sm: ListMachine;
+  incarnation: number;
+  halted: Error | null;
+}
+
+export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<NodeSeedResult> {
+  const started = performance.now();
+  const faultMs = o.faultMs ?? 6000;
+  const root = new Prng(seed).fork(`driver/nodes=${o.nodes}`);
+  const faults = root.fork("faults");
+  const clients = root.fork("clients");
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ wire: false, schedule: (fn) => clock.setTimeout(fn, 1) });
+  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const members = new Map<string, Member>();
+  const acked = new Set<string>();
+  const proposed = new Set<string>();
+  let crashes = 0;
+  let failure: string | null = null;
+  const fail = (msg: string): void => {
+    failure ??= msg;
+  };
+  const params = {
+    snapshotEvery: faults.pick([20, 50, 200]),
+    catchUp: faults.pick([0, 5, 50]),
+    electionTicks: faults.range(8, 15),
+    loseUnsynced: faults.chance(0.5),
+    faultEvery: faults.pick([150, 400, 1000]),
+  };
+
+  const start = async (m: Member): Promise<void> => {
+    m.incarnation++;
+    m.sm = new ListMachine();
+    const node = await RaftNode.start({
+      id: m.id,
+      bootstrap: ids.map((id) => ({ id })),
+      storage: m.storage,
+      transport: net.transport(m.id, ids.filter((p) => p !== m.id)),
+      stateMachine: m.sm,
+      logger: silent,
+      tickMs: TICK_MS,
+      electionTicks: params.electionTicks,
+      heartbeatTicks: 2,
+      snapshotEvery: params.snapshotEvery,
+      snapshotCatchUpEntries: params.catchUp,
+      requestTimeoutMs: 1500,
+      clock,
+      random: root.fork(`${m.id}/${m.incarnation}`).int.bind(root.fork(`${m.id}/${m.incarnation}`)),
+      bootId: `${m.id}.${m.incarnation}`,
+    });
+    node.onFatal = (err) => {
+      m.halted = err;
+      fail(`${m.id} halted: ${err.message}`);
+    };
+    m.node = node;
+  };
+
+  const crash = (m: Member): void => {
+    if (!m.node) return;
+    m.node.abandon();
+    m.node = null;
+    crashes++;
+    m.storage = m.storage.crashCopy({ loseUnsynced: params.loseUnsynced && faults.chance(0.5) });
+  };
+
+  for (const id of ids) {
+    const m: Member = { id, storage: new MemoryLogStorage(), node: null, sm: new ListMachine(), incarnation: 0, halted: null };
+    members.set(id, m);
+    await start(m);
+  }
+
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
+  const live = (): Member[] => [...members.values()].filter((m) => m.node !== null && m.halted === null);
+  let faultsOn = true;
+
+  // Clients: each write gets a fresh payload per attempt; an unknown outcome is retried elsewhere.
+  const client = async (k: number): Promise<void> => {
+    let n = 0;
+    while (faultsOn && failure === null) {
+      await sleep(clients.range(2, 40));
+      const op = `c${k}:${n++}`;
+      for (let attempt = 0; attempt < 4 && faultsOn; attempt++) {
+        const targets = live();
+        if (targets.length === 0) break;
+        const m = clients.pick(targets);
+        const payload = `${op}#${attempt}`;
+        proposed.add(payload);
+        try {
+          const r = await m.node!.propose(Buffer.from(payload, "utf8"));
+          if (r !== payload) fail(`${m.id} answered ${String(r)} to ${payload}`);
+          acked.add(payload);
+          break;
+        } catch (err) {
+          if (!(err instanceof OutcomeUnknownError || err instanceof NotLeaderError || (err as Error).name === "ProposalRefusedError")) {
+            fail(`client got ${(err as Error).name}: ${(err as Error).message}`);
+            return;
+          }
+          await sleep(clients.range(5, 50));
+        }
+      }
+    }
+  };
+  const clientsDone = Promise.all(Array.from({ length: 3 }, (_, k) => client(k)));
+
+  // Faults, on the virtual clock.
+  const restartAt = new Map<string, number>();
+  const faultLoop = async (): Promise<void> => {
+    while (faultsOn && failure === null) {
+      await sleep(faults.geometric(1 / params.faultEvery));
+      if (!faultsOn) break;
+      for (const [id, at] of restartAt) {
+        if (clock.now() >= at) {
+          restartAt.delete(id);
+          await start(members.get(id)!);
+        }
+      }
+      const roll = faults.float();
+      const m = faults.pick([...members.values()]);
+      if (roll < 0.4) {
+        if (m.node && live().length > 1) {
+          crash(m);
+          restartAt.set(m.id, clock.now() + faults.range(20, 2000));
+        }
+      } else if (roll < 0.7) {
+        net.isolate(m.id);
+        const back = faults.range(20, 1500);
+        clock.setTimeout(() => net.rejoin(m.id), back);
+      } else {
+        net.healAll();
+      }
+    }
+  };
+  const faultsDone = faultLoop();
+
+  await clock.runUntil(faultMs, () => failure !== null);
+  faultsOn = false;
+  // Heal and restart everything; then a write must commit and every member catch up.
+  net.healAll();
+  for (const m of members.values()) if (!m.node && m.halted === null) await start(m);
+  let final = false;
+  const finalWrite = (async () => {
+    for (let i = 0; i < 50 && failure === null; i++) {
+      const targets = live();
+      const m = targets[i % Math.max(1, targets.length)];
+      if (!m) break;
+      try {
+        await m.node!.propose(Buffer.from("final", "utf8"));
+        acked.add("final");
+        proposed.add("final");
+        final = true;
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+  })();
+  const converged = (): boolean => {
+    if (!final) return false;
+    const lens = [...members.values()].map((m) => (m.node ? m.node.applied : -1));
+    const st = [...members.values()].find((m) => m.node?.isLeader())?.node?.status();
+    return st !== undefined && lens.every((l) => l === st.commit);
+  };
+  const endBy = faultMs + 30_000;
+  await clock.runUntil(endBy, () => failure !== null || converged());
+  await clock.runUntil(clock.now() + 50, () => failure !== null); // let late client callbacks settle
+  if (failure === null && !converged()) fail(`no convergence within 30 s after healing (final write ${final ? "committed" : "not committed"})`);
+  void finalWrite;
+  void clientsDone;
+  void faultsDone;
+
+  if (failure === null) {
+    const sms = [...members.values()].map((m) => m.sm.values);
+    const first = sms[0]!;
+    for (const [i, values] of sms.entries()) {
+      if (values.length !== first.length || values.some((v, j) => v !== first[j])) {
+        fail(`members n1 and ${ids[i]} applied different sequences (${first.length} vs ${values.length} entries)`);
+      }
+    }
+    const seen = new Set<string>();
+    for (const v of first) {
+      if (seen.has(v)) fail(`${v} was applied twice though proposed once`);
+      seen.add(v);
+      if (!proposed.has(v)) fail(`${v} was applied but never proposed`);
+    }
+    for (const a of acked) if (!seen.has(a)) fail(`acknowledged write ${a} is missing after the crashes`);
+  }
+  for (const m of members.values()) m.node?.abandon();
+  return {
+    seed,
+    nodes: o.nodes,
+    ok: failure === null,
+    ...(failure !== null ? { failure } : {}),
+    acked: acked.size,
+    crashes,
+    events: clock.events,
+    wallMs: performance.now() - started,
+    replay: `npm run sim -- --driver --seeds 1 --from ${seed} --nodes ${o.nodes}`,
+  };
+}
