@@ -82,6 +82,7 @@ for _ in 1 2 3 4 5 6; do http_get "http://$FIRST:$NODE_PORT/" || true; done
 say "open one of these (every node answers):"
 for h in $NODE_HOSTS; do echo "    http://$h:$NODE_PORT/"; done
 echo
-echo "try: node dist/src/cli/pinctl.js get pods     pinctl scale deployment/web --replicas 5"
+echo "try: node dist/src/cli/pinctl.js --config $CONFIG get pods -o wide"
+echo "     node dist/src/cli/pinctl.js --config $CONFIG scale deployment/web --replicas 5"
 echo "Ctrl-C stops the cluster."
 wait "$UP"
