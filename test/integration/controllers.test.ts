@@ -342,6 +342,7 @@ describe("deployments", () => {
     const back = rss.find((r) => r.metadata.uid === rs1!.metadata.uid)!;
     expect(back.spec.replicas).toBe(replicas);
     expect(rev(back)).toBe("4");
+    expect(back.metadata.annotations?.["deployment.kubernetes.io/revision-history"]).toBe("1");
     expect(d.metadata.annotations?.["deployment.kubernetes.io/revision"]).toBe("4");
     const pods1 = await podsOf(ns, "web");
     expect(pods1.every((p) => p.metadata.labels!["pod-template-hash"] === back.metadata.labels!["pod-template-hash"])).toBe(true);

@@ -31,6 +31,8 @@ import {
   revisionOf,
 } from "./status.js";
 
+const REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history";
+
 export interface DeploymentControllerOptions {
   client: KubeClient;
   informers: SharedInformers;
@@ -255,6 +257,11 @@ export class DeploymentController {
       if (rev < Number(newRevision) || (newRS.spec.minReadySeconds ?? 0) !== (d.spec.minReadySeconds ?? 0)) {
         const upd = clone(newRS);
         upd.metadata.annotations = { ...(upd.metadata.annotations ?? {}), [Annotations.deploymentRevision]: rev < Number(newRevision) ? newRevision : String(rev) };
+        if (rev > 0 && rev < Number(newRevision)) {
+          // Kubernetes keeps the revisions a reused ReplicaSet had before.
+          const history = upd.metadata.annotations[REVISION_HISTORY_ANNOTATION];
+          upd.metadata.annotations[REVISION_HISTORY_ANNOTATION] = history ? `${history},${rev}` : String(rev);
+        }
         const cause = d.metadata.annotations?.[Annotations.changeCause];
         if (cause) upd.metadata.annotations[Annotations.changeCause] = cause;
         upd.spec.minReadySeconds = d.spec.minReadySeconds ?? 0;
