@@ -32,7 +32,10 @@ program
   .option("-n, --namespace <namespace>", "namespace", "default")
   .option("-o, --output <format>", "table|wide|json|yaml|name", "table")
   .option("--token <token>", "bearer token (default: the config's token or $PINSETTER_TOKEN)")
-  .showHelpAfterError();
+  // Usage errors too are one line, "Error: ...", with a pointer to --help (inherited by every subcommand).
+  .configureOutput({
+    outputError: (str, write) => write(`Error: ${str.trim().replace(/^error:\s*/i, "").split("\n")[0]} (see --help)\n`),
+  });
 
 registerCluster(program);
 registerKv(program);

@@ -238,6 +238,9 @@ describe("pinctl get", () => {
     expect(pinctl("get", "deploy", "nope", "-o", "json")).toMatchObject({ code: 1, stderr: 'Error: deployments.apps "nope" not found\n' });
     const kind = pinctl("get", "frobnicators");
     expect(kind).toMatchObject({ code: 1, stderr: 'Error: the server doesn\'t have a resource type "frobnicators"\n' });
+    expect(pinctl("frob")).toMatchObject({ code: 1, stdout: "", stderr: "Error: unknown command 'frob' (see --help)\n" });
+    expect(pinctl("scale", "deployment/web")).toMatchObject({ code: 1, stderr: "Error: required option '--replicas <n>' not specified (see --help)\n" });
+    expect(pinctl("get", "pods", "-o", "xml")).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error: unknown output format "xml"/) });
     const token = spawnSync(process.execPath, [PINCTL, "--config", config, "--token", "wrong", "get", "pods"], { encoding: "utf8" });
     expect(token.status).toBe(1);
     expect(token.stderr).toMatch(/^Error: .*(nauthorized|token)/);
