@@ -618,6 +618,13 @@ describe("kubectl rollout against the controllers", () => {
     expect((await kubectl("rollout", "status", "deployment/web", "--timeout=60s")).code).toBe(0);
     expect((await podsOf(ns, "web")).every((p) => p.spec.containers[0]!.image === "pinsetter/busybox:3")).toBe(true);
 
+    // kubectl describe finds the controllers' events by involvedObject.
+    const described = await kubectl("describe", "deployment", "web");
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(/ScalingReplicaSet\s+.*Scaled up replica set web-\w+ to 2/);
+    const describedRs = await kubectl("describe", "replicaset", (await replicaSetsOf(ns))[0]!.metadata.name!);
+    expect(describedRs.stdout).toMatch(/SuccessfulCreate\s+.*Created pod: web-/);
+
     expect((await kubectl("rollout", "restart", "deployment/web")).code).toBe(0);
     expect((await kubectl("rollout", "status", "deployment/web", "--timeout=60s")).code).toBe(0);
     const rss = await replicaSetsOf(ns);
