@@ -38,6 +38,8 @@ export class ReplicaSetController {
   private readonly orphansByNs: Index<Pod>;
   private readonly log: Logger;
   private readonly now: () => number;
+  /** set by stop(): a burst in progress sends no further batch */
+  private stopping = false;
 
   constructor(private readonly opts: ReplicaSetControllerOptions) {
     this.log = opts.logger.child({ controller: "replicaset" });
@@ -78,6 +80,7 @@ export class ReplicaSetController {
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     return this.controller.stop();
   }
 
@@ -176,6 +179,7 @@ export class ReplicaSetController {
       let attempted = 0;
       let failure: string | undefined;
       for (const batch of slowStartBatches(diff.create)) {
+        if (this.stopping) break;
         attempted += batch;
         const results = await Promise.allSettled(Array.from({ length: batch }, () => this.createPod(rs)));
         for (const r of results) {
