@@ -431,7 +431,7 @@ export class ApiServer {
       resourceVersion: rv,
       bookmarks: q.get("allowWatchBookmarks") === "true" || q.get("allowWatchBookmarks") === "1",
       timeoutSeconds: timeout > 0 ? timeout : 1800 + Math.floor(Math.random() * 1800),
-      bookmarkEveryMs: this.opts.bookmarkEveryMs ?? 10_000,
+      bookmarkEveryMs: this.opts.bookmarkEveryMs ?? (Number(process.env.PINSETTER_WATCH_BOOKMARK_MS) || 10_000),
       ...(fmt.kind === "table"
         ? { render: (o: KubeObject) => tableEvent(tableFor(info, [o], { wide: true }), fmt.version, include, o.metadata.resourceVersion ?? "") }
         : {}),

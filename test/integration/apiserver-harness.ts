@@ -96,7 +96,7 @@ export async function startCluster(opts: { clusterName: string; masters: MasterS
     });
   const kill = async (name: string) => {
     const c = children.get(name);
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise((r) => c.once("exit", r));
     c.kill("SIGKILL");
     await exited;

@@ -17,7 +17,7 @@ let client: KubeClient;
 
 beforeAll(async () => {
   // A small watch cache window, so a watch can fall out of it within a test.
-  cluster = await startCluster({ clusterName: "apiserver-test", masters, env: { PINSETTER_WATCH_CACHE_WINDOW: "200" } });
+  cluster = await startCluster({ clusterName: "apiserver-test", masters, env: { PINSETTER_WATCH_CACHE_WINDOW: "200", PINSETTER_WATCH_BOOKMARK_MS: "300" } });
   client = cluster.client();
 }, 60_000);
 
@@ -104,18 +104,18 @@ describe("objects", () => {
   });
 
   it("bumps generation on spec changes only; status and main resource ignore each other's half", async () => {
-    const d = await client.create("deployments", deployment("gen"));
-    expect(d.metadata.generation).toBe(1);
-    const labelled = await client.patch<Deployment>("deployments", "default", "gen", { metadata: { labels: { extra: "x" } } });
+    // A Service: no controller writes its status, so every change here is the test's.
+    const svc = await client.create<Service>("services", { apiVersion: "v1", kind: "Service", metadata: { name: "gen" }, spec: { selector: { app: "gen" }, ports: [{ port: 80 }] } });
+    expect(svc.metadata.generation).toBe(1);
+    const labelled = await client.patch<Service>("services", "default", "gen", { metadata: { labels: { extra: "x" } } });
     expect(labelled.metadata.generation).toBe(1);
-    const scaled = await client.patch<Deployment>("deployments", "default", "gen", { spec: { replicas: 3 }, status: { replicas: 99 } });
-    expect(scaled.metadata.generation).toBe(2);
-    expect(scaled.status?.replicas).toBeUndefined();
-    const st = await client.patch<Deployment>("deployments", "default", "gen", { spec: { replicas: 7 }, status: { replicas: 2, observedGeneration: 2 } }, "merge", {
-      subresource: "status",
-    });
-    expect(st.status?.replicas).toBe(2);
-    expect(st.spec.replicas).toBe(3);
+    const lb = { loadBalancer: { ingress: [{ ip: "192.0.2.1" }] } };
+    const changed = await client.patch<Service>("services", "default", "gen", { spec: { ports: [{ port: 81 }] }, status: lb });
+    expect(changed.metadata.generation).toBe(2);
+    expect(changed.status).toEqual({ loadBalancer: {} });
+    const st = await client.patch<Service>("services", "default", "gen", { spec: { ports: [{ port: 82 }] }, status: lb }, "merge", { subresource: "status" });
+    expect(st.status).toEqual(lb);
+    expect(st.spec?.ports?.[0]?.port).toBe(81);
     expect(st.metadata.generation).toBe(2);
   });
 
@@ -161,7 +161,8 @@ describe("objects", () => {
     await client.create("deployments", deployment("scaly", 2));
     const scale = await client.get<Scale>("deployments", "default", "scaly", "scale");
     expect(scale).toMatchObject({ apiVersion: "autoscaling/v1", kind: "Scale", spec: { replicas: 2 }, status: { selector: "app=scaly" } });
-    await client.update<Scale>("deployments", { ...scale, spec: { replicas: 4 } }, { subresource: "scale" });
+    // The deployment controller writes this deployment too: update without a pinned resourceVersion.
+    await client.update<Scale>("deployments", { ...scale, metadata: { ...scale.metadata, resourceVersion: undefined }, spec: { replicas: 4 } }, { subresource: "scale" });
     expect((await client.get<Deployment>("deployments", "default", "scaly")).spec.replicas).toBe(4);
     await client.patch("deployments", "default", "scaly", { spec: { replicas: 6 } }, "merge", { subresource: "scale" });
     expect((await client.get<Deployment>("deployments", "default", "scaly")).spec.replicas).toBe(6);
@@ -297,6 +298,32 @@ describe("watch", () => {
     }
   });
 
+  it("sends BOOKMARK events carrying a current resourceVersion when allowed, and none otherwise", async () => {
+    const list = await client.list("configmaps", { namespace: "default" });
+    const rv = Number(list.metadata.resourceVersion);
+    const withMarks = await raw(url(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`), { headers: auth() });
+    const marks = withMarks.text.trim().split("\n").map((l) => JSON.parse(l) as { type: string; object: { metadata: { resourceVersion: string } } }).filter((e) => e.type === "BOOKMARK");
+    expect(marks.length).toBeGreaterThan(0);
+    expect(Number(marks[0]!.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(rv);
+    const without = await raw(url(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=1`), { headers: auth() });
+    expect(without.text).not.toMatch(/BOOKMARK/);
+  });
+
+  it("a watch keeps delivering while another master is down", async () => {
+    const c1 = cluster.client([masters[0]!]);
+    const seen: string[] = [];
+    try {
+      const w = c1.watch<ConfigMap>("configmaps", { namespace: "default", labelSelector: "survive=yes" }, (e) => seen.push(`${e.type}:${e.object.metadata.name}`));
+      await cluster.kill("m2");
+      await c1.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "survivor", labels: { survive: "yes" } } });
+      await until("the event on the surviving master", () => seen.includes("ADDED:survivor"), 15_000);
+      w.stop();
+    } finally {
+      c1.close();
+      await cluster.restart("m2");
+    }
+  });
+
   it("times out with timeoutSeconds and serves the legacy /watch/ path", async () => {
     const t0 = Date.now();
     const r = await raw(url("/api/v1/watch/namespaces/default/configmaps?timeoutSeconds=1&resourceVersion=0"), { headers: auth() });
@@ -305,6 +332,18 @@ describe("watch", () => {
     const lines = r.text.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((l) => l.type === "ADDED")).toBe(true);
+  });
+});
+
+describe("deletecollection", () => {
+  it("deletes what a label selector picks and nothing else", async () => {
+    for (const [name, team] of [["dc-1", "a"], ["dc-2", "a"], ["dc-3", "b"]] as const) {
+      await client.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name, labels: { dc: team } } });
+    }
+    const r = await raw(url("/api/v1/namespaces/default/configmaps?labelSelector=dc%3Da"), { method: "DELETE", headers: auth() });
+    expect(r.status).toBe(200);
+    const left = await client.list("configmaps", { namespace: "default", labelSelector: "dc" });
+    expect(left.items.map((i) => i.metadata.name)).toEqual(["dc-3"]);
   });
 });
 
@@ -464,12 +503,23 @@ describe("bad input", () => {
   });
 
   it("a fuzz of random and truncated bodies on every route leaves the server up and the store unchanged", async () => {
+    await client.create("namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "fuzz" } } as Namespace);
+    // A bound pod and a zero-replica deployment: the scheduler and controllers leave their specs alone.
+    await client.create("pods", pod("fz", { nodeName: "nowhere" }), { namespace: "fuzz" });
+    await client.create("deployments", { ...deployment("fz", 0), metadata: { name: "fz", namespace: "fuzz", labels: { app: "fz" } } });
+    await client.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "fz", namespace: "fuzz" }, data: { a: "1" } });
+    await client.create<Service>("services", { apiVersion: "v1", kind: "Service", metadata: { name: "fz", namespace: "fuzz" }, spec: { selector: { app: "fz" }, ports: [{ port: 80 }] } });
     const snapshot = async () => {
       const parts: string[] = [];
-      for (const res of ["pods", "configmaps", "deployments", "services", "namespaces", "nodes", "replicasets", "leases", "events", "secrets", "endpoints", "horizontalpodautoscalers"]) {
-        const l = await client.list(res);
-        parts.push(...l.items.map((i) => `${res}/${i.metadata.namespace ?? ""}/${i.metadata.name}@${i.metadata.resourceVersion}`));
+      for (const res of ["configmaps", "services", "secrets", "leases"]) {
+        const l = await client.list(res, { namespace: "fuzz" });
+        parts.push(...l.items.map((i) => `${res}/${i.metadata.name}@${i.metadata.resourceVersion}`));
       }
+      for (const res of ["pods", "deployments"]) {
+        const l = await client.list(res, { namespace: "fuzz" });
+        parts.push(...l.items.map((i) => `${res}/${i.metadata.name} ${JSON.stringify(i.spec)} ${JSON.stringify(i.metadata.labels)} ${i.metadata.generation}`));
+      }
+      parts.push(...(await client.list("namespaces")).items.map((n) => `ns/${n.metadata.name}`));
       return parts.sort();
     };
     const before = await snapshot();
@@ -490,18 +540,24 @@ describe("bad input", () => {
       () => '{"apiVersion":"v9","kind":"Nope"}',
     ];
     const routes = [
-      ["POST", "/api/v1/namespaces/default/pods"],
-      ["POST", "/apis/apps/v1/namespaces/default/deployments"],
-      ["PUT", "/api/v1/namespaces/default/pods/crud-1"],
-      ["PUT", "/api/v1/namespaces/default/pods/crud-1/status"],
-      ["PATCH", "/api/v1/namespaces/default/pods/crud-1"],
-      ["PATCH", "/apis/apps/v1/namespaces/default/deployments/gen/scale"],
-      ["PUT", "/apis/apps/v1/namespaces/default/deployments/gen/scale"],
-      ["POST", "/api/v1/namespaces/default/pods/crud-1/binding"],
+      ["POST", "/api/v1/namespaces/fuzz/pods"],
+      ["POST", "/apis/apps/v1/namespaces/fuzz/deployments"],
+      ["PUT", "/api/v1/namespaces/fuzz/pods/fz"],
+      ["PUT", "/api/v1/namespaces/fuzz/pods/fz/status"],
+      ["PATCH", "/api/v1/namespaces/fuzz/pods/fz"],
+      ["PATCH", "/apis/apps/v1/namespaces/fuzz/deployments/fz"],
+      ["PATCH", "/apis/apps/v1/namespaces/fuzz/deployments/fz/scale"],
+      ["PUT", "/apis/apps/v1/namespaces/fuzz/deployments/fz/scale"],
+      ["POST", "/api/v1/namespaces/fuzz/pods/fz/binding"],
+      ["PUT", "/api/v1/namespaces/fuzz/configmaps/fz"],
+      ["PATCH", "/api/v1/namespaces/fuzz/configmaps/fz"],
+      ["POST", "/api/v1/namespaces/fuzz/configmaps"],
+      ["POST", "/api/v1/namespaces/fuzz/services"],
+      ["PUT", "/api/v1/namespaces/fuzz/services/fz"],
       ["POST", "/api/v1/namespaces"],
       ["POST", "/api/v1/nodes"],
-      ["PUT", "/api/v1/namespaces/default"],
-      ["POST", "/api/v1/namespaces/default/services"],
+      ["PUT", "/api/v1/namespaces/fuzz"],
+      ["POST", "/apis/coordination.k8s.io/v1/namespaces/fuzz/leases"],
     ] as const;
     const types = ["application/json", "application/yaml", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json"];
     let n = 0;
