@@ -82,6 +82,15 @@ describe("server-side Tables", () => {
     ]);
   });
 
+  it("adds a LABELS column with sorted k=v pairs for --show-labels", () => {
+    const labelled: Table = { ...table, rows: table.rows.map((r, i) => ({ ...r, object: { metadata: { ...r.object!.metadata, ...(i === 0 ? { labels: { tier: "a", app: "web" } } : {}) } } })) };
+    expect(renderTable(labelled, { wide: false, withNamespace: false, showLabels: true, now })).toEqual([
+      "NAME    READY   AGE   LABELS",
+      "web-1   1/1     5m    app=web,tier=a",
+      "db      0/1     60m   <none>",
+    ]);
+  });
+
   it("puts a NAMESPACE column first for -A and prefixes names with the kind when asked", () => {
     expect(renderTable(table, { wide: false, withNamespace: true, kindPrefix: "pod", now })).toEqual([
       "NAMESPACE   NAME        READY   AGE",

@@ -22,6 +22,8 @@ export interface GetOptions {
   watch?: boolean;
   watchOnly?: boolean;
   showKind?: boolean;
+  showLabels?: boolean;
+  headers?: boolean;
 }
 
 /** An object with apiVersion and kind filled in (list items often lack them). */
@@ -124,8 +126,13 @@ async function get(ctx: KubeCommandContext, args: string[], opts: GetOptions): P
     if (table.rows.length === 0) continue;
     const lines = alignColumns(
       (() => {
-        const { header, rows } = tableCells(table, { wide, withNamespace: all && info.namespaced, ...(kindPrefix ? { kindPrefix: `${info.singular}${info.group ? `.${info.group}` : ""}` } : {}) });
-        return [header, ...rows];
+        const { header, rows } = tableCells(table, {
+          wide,
+          withNamespace: all && info.namespaced,
+          showLabels: opts.showLabels === true,
+          ...(kindPrefix ? { kindPrefix: `${info.singular}${info.group ? `.${info.group}` : ""}` } : {}),
+        });
+        return opts.headers === false ? rows : [header, ...rows];
       })(),
     );
     if (printed > 0) process.stdout.write("\n");
@@ -152,10 +159,10 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
   const keyOf = (m: { namespace?: string; name?: string } | undefined) => `${m?.namespace ?? ""}/${m?.name ?? ""}`;
 
   const printRows = (table: Table) => {
-    const { header, rows } = tableCells(table, { wide, withNamespace });
+    const { header, rows } = tableCells(table, { wide, withNamespace, showLabels: opts.showLabels === true });
     if (!headerPrinted) {
       widths = columnWidths([header, ...rows]);
-      process.stdout.write(`${padRow(header, widths)}\n`);
+      if (opts.headers !== false) process.stdout.write(`${padRow(header, widths)}\n`);
       headerPrinted = true;
     }
     rows.forEach((row, i) => {
@@ -257,5 +264,7 @@ export function registerGet(program: Command): void {
     .option("-w, --watch", "after listing, watch for changes")
     .option("--watch-only", "watch for changes without listing first")
     .option("--show-kind", "print the kind with each name")
+    .option("--show-labels", "add a LABELS column")
+    .option("--no-headers", "leave out the header line")
     .action((args: string[], opts: GetOptions) => runKube(program, (ctx) => get(ctx, args, opts)));
 }

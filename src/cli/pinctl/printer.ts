@@ -100,6 +100,8 @@ export interface TableRenderOptions {
   kindPrefix?: string;
   /** Leave out the header line (watch events after the first table). */
   noHeaders?: boolean;
+  /** Append a LABELS column (get --show-labels). */
+  showLabels?: boolean;
   now?: number;
 }
 
@@ -117,6 +119,12 @@ export function formatCell(value: unknown, column: TableColumn | undefined, now:
   return JSON.stringify(value);
 }
 
+/** Labels as kubectl prints them: k=v,k2=v2 sorted by key, <none> when empty. */
+export function labelString(labels: Record<string, string> | undefined): string {
+  const entries = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(",") : "<none>";
+}
+
 /** Header and rows of a Table as string cells, without alignment. */
 export function tableCells(table: Table, opts: TableRenderOptions): { header: string[]; rows: string[][] } {
   const now = opts.now ?? Date.now();
@@ -129,6 +137,10 @@ export function tableCells(table: Table, opts: TableRenderOptions): { header: st
       return i === nameIndex && opts.kindPrefix ? `${opts.kindPrefix}/${cell}` : cell;
     }),
   );
+  if (opts.showLabels) {
+    header.push("LABELS");
+    table.rows.forEach((row, r) => rows[r]!.push(labelString((row.object?.metadata as { labels?: Record<string, string> } | undefined)?.labels)));
+  }
   if (opts.withNamespace) {
     header.unshift("NAMESPACE");
     table.rows.forEach((row, r) => rows[r]!.unshift(row.object?.metadata?.namespace ?? ""));
