@@ -8,6 +8,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cpus, loadavg } from "node:os";
 import type { Deployment, Pod, WatchEvent } from "../../src/api/types.js";
 import { E2ECluster, REPO_ROOT } from "../../test/e2e/harness/cluster.js";
 import { get, podOf } from "../../test/e2e/harness/http.js";
@@ -147,7 +148,9 @@ async function main(): Promise<void> {
     console.log("deployment", deploy);
     const loss = await nodeLoss(c);
     console.log("node loss", loss);
-    const out = { at: new Date().toISOString(), single, deployment: deploy, nodeLoss: loss };
+    // Shared machines skew these figures; say how busy this one was.
+    const machine = { cpus: cpus().length, loadavg1m: Number(loadavg()[0]!.toFixed(1)) };
+    const out = { at: new Date().toISOString(), machine, single, deployment: deploy, nodeLoss: loss };
     const dir = join(REPO_ROOT, "bench", "results");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "e2e.json"), JSON.stringify(out, null, 2) + "\n");
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
       [
         "# bench/e2e",
         "",
-        `${out.at}, 3 masters and 2 docker nodes on one machine, local image pinsetter/busybox:1.`,
+        `${out.at}, 3 masters and 2 docker nodes on one machine (${machine.cpus} cores, load average ${machine.loadavg1m} at the end), local image pinsetter/busybox:1.`,
         "",
         "| measure | n | p50 | p99 | max |",
         "|---|---|---|---|---|",
