@@ -22,6 +22,7 @@ import type { ContainerRuntime, LogOptions, RuntimeVersion } from "./runtime.js"
 import { KubeletServer, type KubeletEndpoints } from "./server.js";
 import { StatsCollector, type Summary } from "./stats.js";
 import { StatusManager } from "./status-manager.js";
+import type { PodSource } from "./pod-source.js";
 
 export interface KubeletOptions {
   nodeName: string;
@@ -52,6 +53,10 @@ export interface KubeletOptions {
   serveHttp?: boolean;
   /** Probe local memory/disk/PID pressure (default true; hollow nodes do not). */
   localHealth?: boolean;
+  /** A client shared with other kubelets of this process (not closed on stop). */
+  client?: KubeClient;
+  /** Where the pods of this node come from (default: its own watch with spec.nodeName). */
+  pods?: PodSource;
 }
 
 export class Kubelet implements KubeletEndpoints {
@@ -61,7 +66,7 @@ export class Kubelet implements KubeletEndpoints {
   readonly workers: PodWorkers;
   readonly syncer: PodSyncer;
   readonly heartbeat: NodeHeartbeat;
-  private readonly informer: Informer<Pod>;
+  private readonly informer: PodSource;
   private readonly prober: Prober;
   private readonly status: StatusManager;
   private readonly events: EventRecorder;
@@ -80,7 +85,7 @@ export class Kubelet implements KubeletEndpoints {
     this.nodeName = opts.nodeName;
     this.runtime = opts.runtime;
     this.log = opts.logger.child({ component: "kubelet", node: opts.nodeName });
-    this.client = new KubeClient({ servers: opts.servers, token: opts.token, localAddress: opts.host, userAgent: `kubelet/${opts.nodeName}`, timeoutMs: 15_000 });
+    this.client = opts.client ?? new KubeClient({ servers: opts.servers, token: opts.token, localAddress: opts.host, userAgent: `kubelet/${opts.nodeName}`, timeoutMs: 15_000 });
     this.status = new StatusManager(this.client, this.log);
     this.events = new EventRecorder(this.client, "kubelet", opts.nodeName, { onError: (err) => this.log.debug({ err: err.message }, "event not recorded") });
     this.prober = new Prober(this.runtime, (uid) => this.workers.resync(uid), this.log, (pod, container, kind) =>
@@ -108,10 +113,12 @@ export class Kubelet implements KubeletEndpoints {
       },
       this.log,
     );
-    this.informer = new Informer<Pod>(this.client, "pods", {
-      fieldSelector: `spec.nodeName=${opts.nodeName}`,
-      onError: (err) => this.log.warn({ err: err.message }, "pod watch failed; retrying"),
-    });
+    this.informer =
+      opts.pods ??
+      new Informer<Pod>(this.client, "pods", {
+        fieldSelector: `spec.nodeName=${opts.nodeName}`,
+        onError: (err) => this.log.warn({ err: err.message }, "pod watch failed; retrying"),
+      });
     this.informer.addHandlers({
       onAdd: (pod) => this.podChanged(pod),
       onUpdate: (_old, pod) => this.podChanged(pod),
@@ -182,7 +189,7 @@ export class Kubelet implements KubeletEndpoints {
     await this.server?.close();
     await this.events.close(1000).catch(() => undefined);
     await this.runtime.close();
-    this.client.close();
+    if (!this.opts.client) this.client.close();
   }
 
   get httpPort(): number {

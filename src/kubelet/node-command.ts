@@ -41,7 +41,9 @@ export async function runNodeProcess(config: ClusterConfig, opts: NodeCommandOpt
     const count = positiveInt(opts.hollow!, "--hollow");
     const portBase = positiveInt(opts.portBase, "--port-base");
     if (portBase + count > 65535) throw new Error(`--port-base ${portBase} + --hollow ${count} exceeds port 65535`);
-    kubelets = await startHollowNodes(config, { count, prefix: opts.prefix, portBase, tuning }, logger);
+    const hollow = await startHollowNodes(config, { count, prefix: opts.prefix, portBase, tuning }, logger);
+    kubelets = [];
+    stops.push(() => hollow.stop());
     logger.info({ count, prefix: opts.prefix }, "hollow nodes started");
   }
   stops.push(...kubelets.map((k) => () => k.stop()));

@@ -5,7 +5,9 @@
 import type { Logger } from "pino";
 import { nodeDataDir, type ClusterConfig, type NodeConfig } from "../config/types.js";
 import { DockerRuntime } from "./docker-runtime.js";
+import { KubeClient } from "../client/kube-client.js";
 import { Kubelet } from "./kubelet.js";
+import { SharedPodSource } from "./pod-source.js";
 import type { ContainerRuntime } from "./runtime.js";
 import { SimRuntime } from "./sim-runtime.js";
 
@@ -75,9 +77,17 @@ export interface HollowOptions {
 export const HOLLOW_LABEL = "pinsetter.io/hollow";
 
 /** Starts `count` hollow nodes named <prefix>-0 .. <prefix>-<count-1>, in small batches. */
-export async function startHollowNodes(config: ClusterConfig, opts: HollowOptions, logger: Logger): Promise<Kubelet[]> {
+export interface HollowNodes {
+  kubelets: Kubelet[];
+  stop(): Promise<void>;
+}
+
+export async function startHollowNodes(config: ClusterConfig, opts: HollowOptions, logger: Logger): Promise<HollowNodes> {
   const lease = leaseTimings(config);
   const kubelets: Kubelet[] = [];
+  // One client and one pod watch for all hollow nodes of this process.
+  const client = new KubeClient({ servers: apiServers(config), token: config.token, localAddress: "127.0.0.1", userAgent: `kubelet/${opts.prefix}-hollow`, timeoutMs: 15_000 });
+  const pods = new SharedPodSource(client, (err) => logger.warn({ err: err.message }, "hollow pod watch failed; retrying"));
   const BATCH = 25;
   for (let start = 0; start < opts.count; start += BATCH) {
     const batch: Promise<void>[] = [];
@@ -100,11 +110,21 @@ export async function startHollowNodes(config: ClusterConfig, opts: HollowOption
         housekeepingMs: 60_000,
         labels: { [HOLLOW_LABEL]: "true" },
         localHealth: false,
+        client,
+        pods: pods.forNode(name),
       });
       kubelets.push(k);
       batch.push(k.start());
     }
     await Promise.all(batch);
   }
-  return kubelets;
+  pods.start();
+  return {
+    kubelets,
+    stop: async () => {
+      pods.stop();
+      await Promise.allSettled(kubelets.map((k) => k.stop()));
+      client.close();
+    },
+  };
 }

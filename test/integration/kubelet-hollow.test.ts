@@ -98,6 +98,7 @@ describe.skipIf(!existsSync(PINSETTER))("hollow nodes", () => {
     await client.create("pods", simPod("sim-done", node, { "sim.pinsetter.io/exit-after-ms": "300" }, { restartPolicy: "Never" }));
     await client.create("pods", simPod("sim-fail", node, { "sim.pinsetter.io/exit-after-ms": "300", "sim.pinsetter.io/exit-code": "3" }, { restartPolicy: "Never" }));
     await client.create("pods", simPod("sim-unready", node, { "sim.pinsetter.io/ready": "false", "sim.pinsetter.io/cpu": "250m" }));
+    await client.create("pods", simPod("sim-other", `${PREFIX}-0`, {}));
 
     const ok = await waitFor("sim-ok Ready", async () => {
       const p = await get("sim-ok");
@@ -122,8 +123,12 @@ describe.skipIf(!existsSync(PINSETTER))("hollow nodes", () => {
     expect((await get("sim-unready")).status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
     expect(unready.spec.nodeName).toBe(node);
 
+    // The nodes share one pod watch in the process; each sees only its own pods.
     const pods = JSON.parse(await kubeletGet(PORT_BASE + 1, "/pods")) as { items: Pod[] };
     expect(pods.items.map((p) => p.metadata.name).sort()).toEqual(["sim-done", "sim-fail", "sim-ok", "sim-unready"]);
+    await waitFor("sim-other Running", async () => (await get("sim-other")).status?.phase === "Running");
+    const pods0 = JSON.parse(await kubeletGet(PORT_BASE, "/pods")) as { items: Pod[] };
+    expect(pods0.items.map((p) => p.metadata.name)).toEqual(["sim-other"]);
     const summary = JSON.parse(await kubeletGet(PORT_BASE + 1, "/stats/summary")) as { pods: { podRef: { name: string }; cpu: { usageNanoCores: number } }[] };
     const cpu = summary.pods.find((p) => p.podRef.name === "sim-unready")!.cpu.usageNanoCores;
     expect(cpu).toBeGreaterThan(200_000_000);
@@ -133,7 +138,7 @@ describe.skipIf(!existsSync(PINSETTER))("hollow nodes", () => {
     await client.patch("pods", "default", "sim-unready", { metadata: { annotations: { "sim.pinsetter.io/ready": "true" } } }, "merge");
     await waitFor("sim-unready Ready", async () => (await get("sim-unready")).status?.conditions?.find((c) => c.type === "Ready")?.status === "True", 15_000);
 
-    for (const name of ["sim-ok", "sim-done", "sim-fail", "sim-unready"]) await client.delete("pods", "default", name);
+    for (const name of ["sim-ok", "sim-done", "sim-fail", "sim-unready", "sim-other"]) await client.delete("pods", "default", name);
     await waitFor("pods gone", async () => (await client.list<Pod>("pods", { namespace: "default" })).items.filter((p) => p.metadata.name?.startsWith("sim-")).length === 0, 30_000);
   }, 90_000);
 });
