@@ -187,6 +187,17 @@ describe("pinctl apply", () => {
     expect(r.stdout).toBe("configmap/valid-after-invalid created\n");
   });
 
+  it("create -f refuses what exists; patch changes one object", async () => {
+    const path = file("created.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: created\ndata:\n  a: b\n");
+    expect(pinctl("create", "-f", path)).toEqual({ code: 0, stdout: "configmap/created created\n", stderr: "" });
+    const again = pinctl("create", "-f", path);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^Error: error when creating ".*created\.yaml": configmaps "created" already exists\n$/);
+    expect(pinctl("patch", "cm", "created", "-p", '{"data":{"a":"c"}}', "--type", "merge")).toEqual({ code: 0, stdout: "configmap/created patched\n", stderr: "" });
+    expect((await client.get("configmaps", "default", "created")).data).toEqual({ a: "c" });
+    expect(pinctl("patch", "cm", "nope", "-p", "{}")).toMatchObject({ code: 1, stderr: 'Error: configmaps "nope" not found\n' });
+  });
+
   it("reports a malformed file in one line with exit 1", () => {
     const bad = file("bad.yaml", "apiVersion: v1\nkind: [ConfigMap\n");
     const r = pinctl("apply", "-f", bad);

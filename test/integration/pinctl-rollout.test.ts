@@ -187,4 +187,12 @@ describe("pinctl rollout with the deployment controller", () => {
     expect(pinctl("rollout", "status", "deployment/web", "--timeout", "60s").code).toBe(0);
     expect(pinctl("rollout", "history", "deployment/web").stdout).toMatch(/\n4\s+first\n\n$/);
   });
+
+  it("set image starts a rollout to the new image", async () => {
+    expect(pinctl("set", "image", "deployment/web", "web=pinsetter/busybox:3")).toEqual({ code: 0, stdout: "deployment.apps/web image updated\n", stderr: "" });
+    expect(pinctl("rollout", "status", "deployment/web", "--timeout", "60s").code).toBe(0);
+    expect((await client.get<Deployment>("deployments", "default", "web")).spec.template.spec?.containers[0]?.image).toBe("pinsetter/busybox:3");
+    expect(pinctl("get", "rs", "-l", "app=web", "-o", "wide").stdout).toMatch(/\s3\s+3\s+3\s+\S+\s+web\s+pinsetter\/busybox:3\s/);
+    expect(pinctl("set", "image", "deployment/web", "nope=x")).toMatchObject({ code: 1, stderr: 'Error: unable to find container named "nope"\n' });
+  });
 });

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { parseCount, parseDuration, parseOneObject, parseResourceArgs } from "../../src/cli/pinctl/args.js";
+import { parseImageAssignments } from "../../src/cli/pinctl/edit.js";
 
 describe("resource arguments", () => {
   it.each([
@@ -69,5 +70,20 @@ describe("numbers and durations", () => {
     expect(parseDuration("5m", "--timeout")).toBe(300_000);
     expect(parseDuration("90", "--timeout")).toBe(90_000);
     expect(() => parseDuration("soon", "--timeout")).toThrow("--timeout");
+  });
+});
+
+describe("set image assignments", () => {
+  it("reads CONTAINER=IMAGE pairs, images with registry ports and tags included", () => {
+    expect(parseImageAssignments(["web=nginx:2", "side=reg:5000/log:1"])).toEqual([
+      { container: "web", image: "nginx:2" },
+      { container: "side", image: "reg:5000/log:1" },
+    ]);
+  });
+
+  it("refuses a pair without a container or an image", () => {
+    expect(() => parseImageAssignments(["=nginx"])).toThrow("CONTAINER=IMAGE");
+    expect(() => parseImageAssignments(["web="])).toThrow("CONTAINER=IMAGE");
+    expect(() => parseImageAssignments([])).toThrow("at least one");
   });
 });
