@@ -41,10 +41,17 @@ export interface RunRecording {
   /** A linearizable range of the prefix at the end. */
   finalState: Readonly<Record<string, string>>;
   /**
-   * Every write of the run is under the prefix (true in chaos runs): then
-   * every revision in [2, finalRevision] must be in the change log.
+   * Every write of the run's clients is under the prefix (true in chaos
+   * runs): then every revision in [2, finalRevision] must be in the change
+   * log, or be one of otherRevisions.
    */
   allWritesUnderPrefix?: boolean;
+  /**
+   * Revisions of changes outside the prefix (the masters' own writers: the
+   * API server's defaults, leader-only controllers), from a watch of the
+   * whole keyspace.
+   */
+  otherRevisions?: readonly number[];
 }
 
 export interface RunVerdict {
@@ -57,12 +64,12 @@ export function checkRun(rec: RunRecording, opts: { timeoutMsPerKey?: number } =
   const failures: string[] = [];
   failures.push(...checkWrites(rec.writes, rec.changes));
   if (rec.allWritesUnderPrefix) {
-    const revs = new Set(rec.changes.map((c) => c.revision));
+    const revs = new Set([...rec.changes.map((c) => c.revision), ...(rec.otherRevisions ?? [])]);
     const missing: number[] = [];
     for (let r = 2; r <= rec.finalRevision; r++) if (!revs.has(r)) missing.push(r);
     if (missing.length > 0)
       failures.push(
-        `change log: ${missing.length} revision(s) of [2, ${rec.finalRevision}] have no change under the prefix, though every write is under it: ` +
+        `change log: ${missing.length} revision(s) of [2, ${rec.finalRevision}] have no change under the prefix (nor elsewhere in the store), though every client write is under it: ` +
           `${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`,
       );
   }

@@ -185,6 +185,8 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioReport> {
   let finalRevision = 0;
   let checkMs = 0;
   let changes: Change[] = [];
+  let allChanges: Change[] = [];
+  let otherRevisions: number[] = [];
   let finalState: Record<string, string> = {};
   const watcherResults: ScenarioReport["watchers"] = [];
   try {
@@ -233,13 +235,18 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioReport> {
       for (const name of [leaderName, ...finalMembers.filter((n) => n !== leaderName)]) {
         const c = cluster.client([name], { timeoutMs: 10_000 });
         try {
-          const got = await readChangeLog(c, prefix, finalRevision);
+          // The whole keyspace: the masters write keys of their own (API
+          // defaults, controllers) beside the run's prefix.
+          const got = await readChangeLog(c, "", finalRevision);
           if (!got.complete) failures.push(`${name}: ${got.problem}`);
-          if (name === leaderName) changes = got.changes;
-          else if (JSON.stringify(got.changes) !== JSON.stringify(changes)) {
-            const i = got.changes.findIndex((ch, k) => JSON.stringify(ch) !== JSON.stringify(changes[k]));
+          if (name === leaderName) {
+            allChanges = got.changes;
+            changes = got.changes.filter((ch) => ch.key.startsWith(prefix));
+            otherRevisions = got.changes.filter((ch) => !ch.key.startsWith(prefix)).map((ch) => ch.revision);
+          } else if (JSON.stringify(got.changes) !== JSON.stringify(allChanges)) {
+            const i = got.changes.findIndex((ch, k) => JSON.stringify(ch) !== JSON.stringify(allChanges[k]));
             failures.push(
-              `divergent history: ${name}'s change log differs from ${leaderName}'s at entry ${i}: ${JSON.stringify(got.changes[i])} vs ${JSON.stringify(changes[i])}`,
+              `divergent history: ${name}'s change log differs from ${leaderName}'s at entry ${i}: ${JSON.stringify(got.changes[i])} vs ${JSON.stringify(allChanges[i])}`,
             );
           }
         } finally {
@@ -307,6 +314,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioReport> {
       finalRevision,
       finalState,
       allWritesUnderPrefix: true,
+      otherRevisions,
     };
     const verdict = checkRun(recording);
     failures.push(...verdict.failures);

@@ -279,8 +279,9 @@ function toCheckEvent(ev: ClientWatchEvent): WatchEvent {
 
 /**
  * The authoritative change log of `prefix`: a watch from revision 1 through
- * one master, until it delivered `finalRevision` (every write of a chaos run
- * is under the prefix, so the last change is at the final revision).
+ * one master, until it delivered `finalRevision`. Chaos runs read it with the
+ * empty prefix (the whole keyspace), whose last change is at the final
+ * revision whoever wrote it (the run's clients or the masters' own writers).
  */
 export async function readChangeLog(
   client: EtcdClient,
@@ -316,7 +317,7 @@ export async function readChangeLog(
     complete: false,
     problem:
       `a watch of the prefix from revision 1 delivered changes up to revision ${last} within ${timeoutMs} ms, ` +
-      `but the store is at revision ${finalRevision} and every write of the run is under the prefix` +
+      `but the store is at revision ${finalRevision}` +
       (ends.length > 0 ? ` (watch ended: ${ends.slice(0, 3).join("; ")})` : ""),
   };
 }
