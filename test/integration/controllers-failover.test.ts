@@ -218,7 +218,7 @@ describe("controllers through leader failures", () => {
         if (r.status !== 200) return false;
       }
       return true;
-    }, 45_000);
+    }, 80_000);
     await client.create("namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "hundred" } });
     await client.create("deployments", deployment("hundred", 100, "pinsetter/busybox:1"));
     await until("creation under way", async () => (await livePods("hundred")).length >= 10);
