@@ -57,6 +57,8 @@ export interface KubeletOptions {
   client?: KubeClient;
   /** Where the pods of this node come from (default: its own watch with spec.nodeName). */
   pods?: PodSource;
+  /** Record Events about pods (default true; hollow nodes spare the API these writes). */
+  events?: boolean;
 }
 
 export class Kubelet implements KubeletEndpoints {
@@ -69,7 +71,7 @@ export class Kubelet implements KubeletEndpoints {
   private readonly informer: PodSource;
   private readonly prober: Prober;
   private readonly status: StatusManager;
-  private readonly events: EventRecorder;
+  private readonly events: EventRecorder | null;
   private readonly stats: StatsCollector;
   private readonly server: KubeletServer | null;
   private readonly log: Logger;
@@ -87,9 +89,9 @@ export class Kubelet implements KubeletEndpoints {
     this.log = opts.logger.child({ component: "kubelet", node: opts.nodeName });
     this.client = opts.client ?? new KubeClient({ servers: opts.servers, token: opts.token, localAddress: opts.host, userAgent: `kubelet/${opts.nodeName}`, timeoutMs: 15_000 });
     this.status = new StatusManager(this.client, this.log);
-    this.events = new EventRecorder(this.client, "kubelet", opts.nodeName, { onError: (err) => this.log.debug({ err: err.message }, "event not recorded") });
+    this.events = opts.events === false ? null : new EventRecorder(this.client, "kubelet", opts.nodeName, { onError: (err) => this.log.debug({ err: err.message }, "event not recorded") });
     this.prober = new Prober(this.runtime, (uid) => this.workers.resync(uid), this.log, (pod, container, kind) =>
-      this.events.event(pod, "Warning", "Unhealthy", `${kind[0]!.toUpperCase()}${kind.slice(1)} probe of container ${container} failed`),
+      this.events?.event(pod, "Warning", "Unhealthy", `${kind[0]!.toUpperCase()}${kind.slice(1)} probe of container ${container} failed`),
     );
     this.syncer = new PodSyncer({
       nodeName: opts.nodeName,
@@ -100,7 +102,7 @@ export class Kubelet implements KubeletEndpoints {
       prober: this.prober,
       status: this.status,
       log: this.log,
-      events: this.events,
+      ...(this.events ? { events: this.events } : {}),
     });
     this.workers = new PodWorkers(
       {
@@ -187,7 +189,7 @@ export class Kubelet implements KubeletEndpoints {
     this.workers.stop();
     this.prober.stop();
     await this.server?.close();
-    await this.events.close(1000).catch(() => undefined);
+    await this.events?.close(1000).catch(() => undefined);
     await this.runtime.close();
     if (!this.opts.client) this.client.close();
   }

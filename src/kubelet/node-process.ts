@@ -112,6 +112,7 @@ export async function startHollowNodes(config: ClusterConfig, opts: HollowOption
         localHealth: false,
         client,
         pods: pods.forNode(name),
+        events: false,
       });
       kubelets.push(k);
       batch.push(k.start());
