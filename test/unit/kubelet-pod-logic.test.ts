@@ -164,6 +164,20 @@ describe("pod actions", () => {
     expect(a.remove.map((r) => r.id)).toEqual([old1.id]);
   });
 
+  it("a container whose spec changed (new image) is killed, then started again from the new spec", () => {
+    const running = inst("app", "app", "running", { hash: "old" });
+    const a = actions(pod({ containers: [app] }), [sandbox(), running]);
+    expect(a.kill.map((k) => k.container.id)).toEqual([running.id]);
+    expect(a.kill[0]!.reason).toContain("definition changed");
+  });
+
+  it("a created but never started instance is replaced, not started twice", () => {
+    const created = inst("app", "app", "created", { attempt: 0 });
+    const a = actions(pod({ containers: [app] }), [sandbox(), created]);
+    expect(a.remove.map((r) => r.id)).toContain(created.id);
+    expect(a.start.map((s) => s.attempt)).toEqual([1]);
+  });
+
   it("a terminal pod runs nothing", () => {
     const p = pod({ containers: [app] });
     p.status = { phase: "Succeeded" };
