@@ -47,6 +47,8 @@ export async function runNodeProcess(config: ClusterConfig, opts: NodeCommandOpt
     logger.info({ count, prefix: opts.prefix }, "hollow nodes started");
   }
   stops.push(...kubelets.map((k) => () => k.stop()));
+  // A bug in one pod's handling must not take every pod of the node down with it: log loudly.
+  process.on("unhandledRejection", (err) => logger.error({ err }, "unhandled rejection in the node process"));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

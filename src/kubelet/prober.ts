@@ -88,7 +88,11 @@ export class Prober {
     const first = Math.max(0, started + timing.initialDelayMs - Date.now());
     const tick = async () => {
       if (w.stopped) return;
-      await this.runOnce(w, spec, inst, probe);
+      try {
+        await this.runOnce(w, spec, inst, probe);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, probe: kind, container: spec.name }, "probe could not run");
+      }
       if (w.stopped) return;
       // A startup probe is done once it succeeded.
       if (kind === "startup" && w.state.result === "success") return;
