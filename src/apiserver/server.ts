@@ -15,6 +15,7 @@ import { decode, readBody, YAML_TYPES } from "./body.js";
 import { apiGroup, apiGroupList, apiVersions, openApiV3Doc, openApiV3Index, resourceList, versionInfo } from "./discovery.js";
 import { logTarget, proxyLogs } from "./logs.js";
 import { OPENAPI_V2_PROTOBUF, openApiV2Protobuf } from "./openapi-v2.js";
+import { decodeProtobufBody, PROTOBUF_TYPE } from "./protobuf.js";
 import { findDuplicateFields, findUnknownFields, parseFieldSelector, parseLabelSelector, SelectorError, strictDecodingError, tableFor, type Matcher } from "./model.js";
 import { negotiate, writeBody, type OutputFormat } from "./negotiate.js";
 import { Registry, type DeleteOptions, type ListQuery, type PatchKind, type WriteContext } from "./registry.js";
@@ -309,6 +310,7 @@ export class ApiServer {
 
   private async readObject(req: IncomingMessage, info: ResourceInfo, q: URLSearchParams, scale = false): Promise<unknown> {
     const type = (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim().toLowerCase();
+    if (type === PROTOBUF_TYPE) return decodeProtobufBody(await readBody(req, this.opts.bodyLimit));
     if (type !== "application/json" && !YAML_TYPES.test(type) && type !== "" && type !== "*/*") {
       req.resume();
       throw errors.unsupportedMediaType(type);

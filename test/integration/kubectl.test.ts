@@ -210,6 +210,30 @@ describe.each(VERSIONS)("$name", ({ name, path }) => {
     }
   });
 
+  it("creates with kubectl create, whose typed clients send protobuf bodies", async () => {
+    const made = `${ns}-made`;
+    for (const args of [
+      ["create", "namespace", made],
+      ["create", "configmap", "cfg", "-n", made, "--from-literal=a=1", "--from-literal=b=2"],
+      ["create", "secret", "generic", "sec", "-n", made, "--from-literal=password=hunter2"],
+      ["create", "deployment", "api", "-n", made, "--image=nginx:1.27", "--replicas=0", "--port=8080"],
+      ["create", "service", "nodeport", "api", "-n", made, "--tcp=80:8080"],
+    ]) {
+      const r = kubectl(path, args);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+    }
+    expect((await client.get<ConfigMap>("configmaps", made, "cfg")).data).toEqual({ a: "1", b: "2" });
+    const sec = await client.get<KubeObject & { data?: Record<string, string> }>("secrets", made, "sec");
+    expect(Buffer.from(sec.data?.password ?? "", "base64").toString()).toBe("hunter2");
+    const d = await client.get<Deployment>("deployments", made, "api");
+    expect(d.spec.replicas).toBe(0);
+    expect(d.spec.selector.matchLabels).toEqual({ app: "api" });
+    expect(d.spec.template.spec.containers[0]).toMatchObject({ name: "nginx", image: "nginx:1.27", ports: [{ containerPort: 8080 }] });
+    expect(d.spec.template.metadata?.name).toBeUndefined();
+    const svc = await client.get("services", made, "api");
+    expect((svc.spec as { ports: { port: number; targetPort: number; nodePort: number }[] }).ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
+  });
+
   it("scales, describes, and deletes -f", async () => {
     const scale = kubectl(path, ["scale", "deployment", "web", "-n", ns, "--replicas", "5"]);
     expect(scale.code, scale.stderr).toBe(0);
