@@ -3,7 +3,8 @@
 // delete, create): a node whose lease stops turns Unknown, is tainted and
 // loses its pods after their toleration; it comes back clean; a new leader
 // gives every node a fresh grace period; when every node goes silent at
-// once nothing is evicted; a stalled controller blames itself.
+// once nothing is evicted; a stalled controller blames itself, for the
+// time it lost only.
 
 import { afterEach, describe, expect, test } from "vitest";
 import { pino } from "pino";
@@ -157,7 +158,7 @@ describe("node lifecycle controller", () => {
     expect(w.api.get("pods", "default", "b")).toBeDefined();
   });
 
-  test("a stalled controller gives every node a fresh grace period instead of blaming them", async () => {
+  test("time a stalled controller lost counts against no node", async () => {
     const w = await world(["w1", "w2"], [pod("a", { nodeName: "w1" })]);
     await w.advance(1000, ["w1", "w2"]);
     w.clock.t += 10_000; // the controller's process was stopped for 10 s
@@ -168,13 +169,30 @@ describe("node lifecycle controller", () => {
     expect(w.api.writes).toEqual([]);
   });
 
+  test("a leader that is always late still notices a dead node, later by the time it lost", async () => {
+    const w = await world(["w1", "w2", "w3"]);
+    await w.advance(1000, ["w1", "w2", "w3"]);
+    // Every tick 1 s late (1.5 s apart instead of 0.5 s): 0.5 s of silence counts per tick.
+    let marked = -1;
+    for (let i = 1; i <= 12 && marked < 0; i++) {
+      w.clock.t += 1500;
+      for (const n of ["w2", "w3"]) w.renew(n);
+      w.ctrl.tick();
+      await settle();
+      if (readyOf(w, "w1")!.status === "Unknown") marked = i;
+    }
+    expect(marked).toBeGreaterThan(7); // never within a 4 s grace of counted silence
+    expect(marked).toBeLessThanOrEqual(10);
+    expect(readyOf(w, "w2")!.status).toBe("True");
+  });
+
   test("a fresh grace period (a stall) does not count as the silent node renewing: no flapping", async () => {
     const w = await world(["w1", "w2", "w3"], [pod("a", { nodeName: "w1", tolerations: [{ key: "node.kubernetes.io/unreachable", operator: "Exists" }] })]);
     await w.advance(2000, ["w1", "w2", "w3"]);
     await w.advance(5000, ["w2", "w3"]);
     expect(readyOf(w, "w1")!.status).toBe("Unknown");
     const writes = w.api.writes.length;
-    w.clock.t += 10_000; // stall: every timer restarts
+    w.clock.t += 10_000; // stall: every timer is set back by the time lost
     for (const n of ["w2", "w3"]) w.renew(n);
     w.ctrl.tick();
     await settle();

@@ -6,7 +6,8 @@
 // pods on a NoExecute node are deleted once their toleration runs out, so
 // their owners replace them elsewhere. A node that renews again loses the
 // taints. Every node starts with a fresh grace period when this controller
-// starts (a new leader), and after the controller itself stalled.
+// starts (a new leader); time this controller itself lost to a stall counts
+// against no node.
 
 import type { Logger } from "pino";
 import { NODE_LEASE_NAMESPACE, Taints, type Condition, type Lease, type Node, type Pod, type Taint } from "../../api/types.js";
@@ -189,11 +190,15 @@ export class NodeLifecycleController {
     if (!this.running || !this.synced) return;
     const now = this.clock.now();
     const s = this.opts.settings;
-    // If this process stalled (GC, CPU starvation), the silence was ours: restart every timer.
-    const stallMs = Math.max(2 * s.nodeMonitorPeriodSeconds * 1000, (s.nodeMonitorGracePeriodSeconds * 1000) / 2);
-    if (this.lastTick > 0 && now - this.lastTick > stallMs) {
-      this.log.warn({ stalledMs: now - this.lastTick }, "node monitor stalled; giving every node a fresh grace period");
-      this.refreshAll();
+    // If this process stalled (GC, CPU starvation), the silence was ours: renewals that arrived
+    // meanwhile are still unread (timers run before I/O callbacks). Every timer is set back by
+    // the time lost, so the stall counts against no node, and only the stall: a leader that is
+    // often late still notices a dead node, just that much later.
+    const periodMs = s.nodeMonitorPeriodSeconds * 1000;
+    const lateMs = this.lastTick > 0 ? now - this.lastTick - periodMs : 0;
+    if (lateMs > Math.min(250, periodMs / 2)) {
+      if (lateMs > periodMs) this.log.warn({ lateMs }, "node monitor ran late; the delay counts against no node");
+      for (const st of this.state.values()) st.probeAt += lateMs;
     }
     this.lastTick = now;
 
