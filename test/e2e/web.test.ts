@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { Endpoints, Pod } from "../../src/api/types.js";
 import { E2ECluster, REPO_ROOT } from "./harness/cluster.js";
-import { appContainers, docker, dockerAnswers, imagePresent } from "./harness/docker.js";
+import { appContainers, docker, dockerAnswers, imagePresent, nodeContainers } from "./harness/docker.js";
 import { get, Load, podOf } from "./harness/http.js";
 import { eventually, notYet, sleep } from "./harness/wait.js";
 
@@ -122,7 +122,12 @@ afterEach((ctx) => {
 });
 
 afterAll(async () => {
-  await cluster?.cleanup({ keepLogs: failed });
+  if (!cluster) return;
+  await cluster.cleanup({ keepLogs: failed });
+  // Nothing of the run may outlive it: no process, no container of its nodes.
+  const left = await nodeContainers(cluster.nodeNames);
+  expect(left.map((c) => `${c.node}/${c.pod}/${c.container}`)).toEqual([]);
+  expect(cluster.members.filter((m) => cluster.isRunning(m.name)).map((m) => m.name)).toEqual([]);
 }, 60_000);
 
 describe.sequential("web app end to end", () => {

@@ -55,6 +55,11 @@ export async function containers(labels: Record<string, string>, opts: { running
     });
 }
 
+/** Every container (any state, sandboxes too) of these nodes. */
+export async function nodeContainers(nodes: string[]): Promise<ContainerInfo[]> {
+  return (await Promise.all(nodes.map((n) => containers({ [LABEL_NODE]: n })))).flat();
+}
+
 /** Running app containers (not sandboxes) of a node set. */
 export async function appContainers(nodes: string[], pod?: string): Promise<ContainerInfo[]> {
   const all = (await Promise.all(nodes.map((n) => containers({ [LABEL_NODE]: n, ...(pod ? { [LABEL_POD_NAME]: pod } : {}) }, { running: true })))).flat();
