@@ -140,23 +140,7 @@ function upHost(config: ClusterConfig, children: Child[], nodes: NodeChild[]): L
 }
 
 function startNode(config: ClusterConfig, child: NodeChild): void {
-  mkdirSync(masterDataDir(config, child.node.name), { recursive: true });
-  const proc = spawn(
-    process.execPath,
-    [PINSETTER_SCRIPT, "--config", config.configPath, "node", "--name", child.node.name, "--log-file", child.logFile],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  proc.stderr?.on("data", (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-2000);
-  });
-  child.process = proc;
-  child.exitCode = null;
-  proc.on("exit", (code, signal) => {
-    child.process = null;
-    child.exitCode = code ?? signal ?? "?";
-    child.error = stderr.trim().split("\n").pop() ?? null;
-  });
+  spawnMember(config, "node", child.node.name, child);
 }
 
 /** A node is healthy when its kubelet answers /healthz. */
@@ -183,12 +167,20 @@ function kubeletHealthy(config: ClusterConfig, node: NodeConfig): Promise<boolea
 }
 
 function startChild(config: ClusterConfig, child: Child): void {
-  mkdirSync(masterDataDir(config, child.master.name), { recursive: true });
-  const proc = spawn(
-    process.execPath,
-    [PINSETTER_SCRIPT, "--config", config.configPath, "master", "--name", child.master.name, "--log-file", child.logFile],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
+  spawnMember(config, "master", child.master.name, child);
+}
+
+/** Runs `pinsetter master|node --name NAME` as a child; remembers its last stderr line for when it exits. */
+function spawnMember(
+  config: ClusterConfig,
+  kind: "master" | "node",
+  name: string,
+  child: { process: ChildProcess | null; exitCode: number | string | null; logFile: string; error: string | null },
+): void {
+  mkdirSync(masterDataDir(config, name), { recursive: true });
+  const proc = spawn(process.execPath, [PINSETTER_SCRIPT, "--config", config.configPath, kind, "--name", name, "--log-file", child.logFile], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   proc.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);
