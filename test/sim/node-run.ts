@@ -13,6 +13,8 @@
 import pino from "pino";
 import { NotLeaderError, OutcomeUnknownError, RaftNode, type SnapshotMetadata, type StateMachine } from "../../raft/index.js";
 import { MemoryLogStorage } from "../../raft/storage/memory.js";
+import type { LogStorage, PersistBatch, StoredState } from "../../raft/storage/types.js";
+import type { Snapshot } from "../../raft/core/types.js";
 import { MemoryNetwork } from "../../raft/transport/memory.js";
 import { Prng } from "./prng.js";
 import { VirtualClock } from "./virtual-clock.js";
@@ -54,6 +56,39 @@ class ListMachine implements StateMachine {
   }
 }
 
+/**
+ * A disk whose writes take virtual time, in order, so a crash can land while
+ * a write is on its way (the driver is then between "sent" and "persisted",
+ * or between "persisted" and "applied"): a write not yet landed is lost.
+ */
+class SlowDisk implements LogStorage {
+  private tail: Promise<void> = Promise.resolve();
+  constructor(
+    readonly inner: MemoryLogStorage,
+    private readonly delay: () => Promise<void>,
+  ) {}
+  load(): Promise<StoredState> {
+    return this.inner.load();
+  }
+  loadSnapshot(): Promise<Snapshot | null> {
+    return this.inner.loadSnapshot();
+  }
+  save(batch: PersistBatch, sync: boolean): Promise<void> {
+    return this.queue(() => this.inner.save(batch, sync));
+  }
+  saveSnapshotAndCompact(snapshot: Snapshot, compactTo: number): Promise<void> {
+    return this.queue(() => this.inner.saveSnapshotAndCompact(snapshot, compactTo));
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  private queue(write: () => Promise<void>): Promise<void> {
+    const done = this.tail.then(this.delay).then(write);
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+}
+
 interface Member {
   id: string;
   storage: MemoryLogStorage;
@@ -81,6 +116,10 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
     failure ??= msg;
   };
   const params = {
+    /** Voters at bootstrap; the others join as learners (one voter: a lone leader beside learners). */
+    voters: faults.chance(0.25) ? 1 : faults.chance(0.3) ? o.nodes - 2 : o.nodes,
+    /** Virtual ms a disk write takes (0: lands at once). */
+    diskMs: faults.pick([0, 1, 3]),
     snapshotEvery: faults.pick([20, 50, 200]),
     catchUp: faults.pick([0, 5, 50]),
     electionTicks: faults.range(8, 15),
@@ -88,13 +127,17 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
     faultEvery: faults.pick([150, 400, 1000]),
   };
 
+  const founders = ids.slice(0, params.voters);
+  const diskRng = root.fork("disk");
+  const diskDelay = (): Promise<void> =>
+    params.diskMs === 0 ? Promise.resolve() : new Promise((resolve) => clock.setTimeout(resolve, diskRng.int(params.diskMs + 1)));
   const start = async (m: Member): Promise<void> => {
     m.incarnation++;
     m.sm = new ListMachine();
     const node = await RaftNode.start({
       id: m.id,
-      bootstrap: ids.map((id) => ({ id })),
-      storage: m.storage,
+      bootstrap: founders.includes(m.id) ? founders.map((id) => ({ id })) : null,
+      storage: new SlowDisk(m.storage, diskDelay),
       transport: net.transport(m.id, ids.filter((p) => p !== m.id)),
       stateMachine: m.sm,
       logger: silent,
@@ -123,15 +166,47 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
     m.storage = m.storage.crashCopy({ loseUnsynced: params.loseUnsynced && faults.chance(0.5) });
   };
 
+  /** Awaits a promise that needs virtual time to pass (a start writes its bootstrap to the slow disk). */
+  const drive = async <T>(p: Promise<T>): Promise<T> => {
+    let settled = false;
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let i = 0; i < 60 && !settled; i++) await clock.runUntil(clock.now() + 1000, () => settled);
+    return p;
+  };
+
   for (const id of ids) {
     const m: Member = { id, storage: new MemoryLogStorage(), node: null, sm: new ListMachine(), incarnation: 0, halted: null };
     members.set(id, m);
-    await start(m);
+    await drive(start(m));
   }
 
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
   const live = (): Member[] => [...members.values()].filter((m) => m.node !== null && m.halted === null);
   let faultsOn = true;
+
+  // Members beyond the founders join as learners (before the faults start).
+  for (const id of ids.slice(params.voters)) {
+    const add = (async () => {
+      for (let i = 0; i < 100; i++) {
+        const leader = live().find((m) => m.node!.isLeader());
+        if (leader) {
+          try {
+            await leader.node!.proposeConfChange({ type: "addLearner", node: id });
+            return;
+          } catch {
+            // retry
+          }
+        }
+        await sleep(50);
+      }
+      fail(`could not add learner ${id}`);
+    })();
+    await clock.runUntil(clock.now() + 10_000, () => failure !== null || members.get(id)!.node!.status().conf.learners.includes(id));
+    void add;
+  }
 
   // Clients: each write gets a fresh payload per attempt; an unknown outcome is retried elsewhere.
   const client = async (k: number): Promise<void> => {
@@ -196,7 +271,7 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   faultsOn = false;
   // Heal and restart everything; then a write must commit and every member catch up.
   net.healAll();
-  for (const m of members.values()) if (!m.node && m.halted === null) await start(m);
+  for (const m of members.values()) if (!m.node && m.halted === null) await drive(start(m));
   let final = false;
   const finalWrite = (async () => {
     for (let i = 0; i < 50 && failure === null; i++) {
