@@ -14,8 +14,10 @@ import { KubeClient } from "../../src/client/kube-client.js";
 import type { Deployment, KubeObject, ReplicaSet } from "../../src/api/types.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
-const PINCTL = join(ROOT, "dist", "src", "cli", "pinctl.js");
+// PINSETTER_DIST points at another build of the same sources (default dist/).
+const DIST = process.env.PINSETTER_DIST ?? join(ROOT, "dist");
+const PINSETTER = join(DIST, "src", "cli", "pinsetter.js");
+const PINCTL = join(DIST, "src", "cli", "pinctl.js");
 const TOKEN = "pinctl-test-token";
 
 const masters = ["127.0.0.171", "127.0.0.172", "127.0.0.173"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7601, clientPort: 2679, apiPort: 6743 }));

@@ -18,8 +18,10 @@ import { startControllers, type RunningControllers } from "../../src/controllers
 import { startScheduler } from "../../src/scheduler/index.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
-const PINCTL = join(ROOT, "dist", "src", "cli", "pinctl.js");
+// PINSETTER_DIST points at another build of the same sources (default dist/).
+const DIST = process.env.PINSETTER_DIST ?? join(ROOT, "dist");
+const PINSETTER = join(DIST, "src", "cli", "pinsetter.js");
+const PINCTL = join(DIST, "src", "cli", "pinctl.js");
 const TOKEN = "pinctl-rollout-token";
 const masters = ["127.0.0.175", "127.0.0.176", "127.0.0.177"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7611, clientPort: 2689, apiPort: 6753 }));
 
