@@ -42,6 +42,16 @@ export class MinCostFlow {
   private supply: number[] = [];
   private potential: number[] = [];
   private excess: number[] = [];
+  /** Per-phase marks of the admissible-path search (see blockingFlow). */
+  private mark = new Int32Array(0);
+  private phase = 0;
+
+  /**
+   * @param blocking route every zero-reduced-cost path after each Dijkstra
+   *   (primal-dual); false gives plain successive shortest paths, one path
+   *   per Dijkstra, kept for measurement.
+   */
+  constructor(private readonly blocking = true) {}
 
   get nodeCount(): number {
     return this.outgoing.length;
@@ -115,6 +125,9 @@ export class MinCostFlow {
       if (!path) break;
       this.augment(path.sink, path.parent);
       augmentations++;
+      // After Dijkstra every shortest path has reduced cost 0: route all the
+      // flow those paths can take before paying for the next Dijkstra.
+      if (this.blocking) augmentations += this.blockingFlow();
     }
     let unrouted = 0;
     for (const e of this.excess) if (e > 0) unrouted += e;
@@ -214,6 +227,103 @@ export class MinCostFlow {
     // which keeps every residual reduced cost non-negative.
     for (let v = 0; v < n; v++) pi[v]! += done[v] ? dist[v]! : sinkDist;
     return { sink, parent };
+  }
+
+  /**
+   * Depth-first search for paths of admissible residual arcs (reduced cost
+   * 0) from any node with excess to any node with a deficit, pushing the
+   * bottleneck along each. Pushing along reduced cost 0 keeps every
+   * reduced cost non-negative, so optimality holds whatever paths it finds;
+   * a node found to lead nowhere is skipped for the rest of the phase (a
+   * path missed that way is found by the next Dijkstra, at distance 0).
+   * Returns the number of paths pushed.
+   */
+  private blockingFlow(): number {
+    const n = this.nodeCount;
+    if (this.mark.length < n) this.mark = new Int32Array(Math.max(n, 2 * this.mark.length));
+    // mark[v] === phase: on the current DFS stack; === -phase: dead this phase.
+    const phase = ++this.phase;
+    const mark = this.mark;
+    const pi = this.potential;
+    const excess = this.excess;
+    const stackNode: number[] = [];
+    const stackPos: number[] = [];
+    const stackArc: number[] = [];
+    let paths = 0;
+    for (let s = 0; s < n; s++) {
+      while (excess[s]! > 0 && mark[s] !== -phase) {
+        stackNode.length = 0;
+        stackPos.length = 0;
+        stackArc.length = 0;
+        stackNode.push(s);
+        stackPos.push(0);
+        mark[s] = phase;
+        let sink = -1;
+        while (stackNode.length > 0) {
+          const top = stackNode.length - 1;
+          const v = stackNode[top]!;
+          if (v !== s && excess[v]! < 0) {
+            sink = v;
+            break;
+          }
+          const out = this.outgoing[v]!;
+          const inc = this.incoming[v]!;
+          let pos = stackPos[top]!;
+          let next = -1;
+          let via = 0;
+          while (pos < out.length + inc.length) {
+            if (pos < out.length) {
+              const id = out[pos]!;
+              const a = this.arcs[id]!;
+              pos++;
+              const w = a.to;
+              if (a.flow < a.cap && mark[w] !== phase && mark[w] !== -phase && a.cost + pi[v]! - pi[w]! === 0) {
+                next = w;
+                via = id + 1;
+                break;
+              }
+            } else {
+              const id = inc[pos - out.length]!;
+              const a = this.arcs[id]!;
+              pos++;
+              const w = a.from;
+              if (a.flow > 0 && mark[w] !== phase && mark[w] !== -phase && -a.cost + pi[v]! - pi[w]! === 0) {
+                next = w;
+                via = -(id + 1);
+                break;
+              }
+            }
+          }
+          stackPos[top] = pos;
+          if (next < 0) {
+            mark[v] = -phase;
+            stackNode.pop();
+            stackPos.pop();
+            stackArc.pop();
+            continue;
+          }
+          mark[next] = phase;
+          stackNode.push(next);
+          stackPos.push(0);
+          stackArc.push(via);
+        }
+        if (sink < 0) break;
+        // stackArc[i] leads from stackNode[i] to stackNode[i + 1].
+        let amount = Math.min(excess[s]!, -excess[sink]!);
+        for (const p of stackArc) {
+          const a = this.arcs[Math.abs(p) - 1]!;
+          amount = Math.min(amount, p > 0 ? a.cap - a.flow : a.flow);
+        }
+        for (const p of stackArc) this.arcs[Math.abs(p) - 1]!.flow += p > 0 ? amount : -amount;
+        excess[s]! -= amount;
+        excess[sink]! += amount;
+        // The stack's nodes are free again for the next search from s.
+        for (const v of stackNode) if (mark[v] === phase) mark[v] = 0;
+        paths++;
+      }
+      if (mark[s] === phase) mark[s] = 0;
+    }
+    return paths;
   }
 
   /** Pushes the bottleneck amount from the path's source to `sink`. */
