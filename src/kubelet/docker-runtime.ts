@@ -185,6 +185,10 @@ export class DockerRuntime implements ContainerRuntime {
     }
     const ip = (i.NetworkSettings as { IPAddress?: string }).IPAddress || networks.find((n) => n.IPAddress)?.IPAddress;
     if (rc.kind === "sandbox" && ip) rc.ip = ip;
+    if (rc.kind === "sandbox" && !ip && state === "running") {
+      const hostIP = this.hostNetworkIP(l);
+      if (hostIP) rc.ip = hostIP;
+    }
     if (state === "exited") this.exitedCache.set(rc.id, rc);
     return rc;
   }
@@ -359,10 +363,12 @@ export class DockerRuntime implements ContainerRuntime {
     const container = await this.create({
       name: dockerName(["pin", this.opts.nodeName, "POD", spec.podNamespace, spec.podName, spec.podUid.slice(0, 8), String(spec.attempt)]),
       Image: this.pauseImage,
-      Hostname: spec.hostname.slice(0, 63),
-      Labels: this.labels(spec, "POD", "sandbox", spec.attempt, ""),
+      ...(spec.hostNetwork ? {} : { Hostname: spec.hostname.slice(0, 63) }),
+      Labels: { ...this.labels(spec, "POD", "sandbox", spec.attempt, ""), ...(spec.hostNetwork ? { [LABELS.hostNetworkIP]: spec.hostIP } : {}) },
       ExposedPorts: exposed,
-      HostConfig: { PortBindings: bindings, NetworkMode: "bridge", IpcMode: "shareable", RestartPolicy: { Name: "no" } },
+      HostConfig: spec.hostNetwork
+        ? { NetworkMode: "host", IpcMode: "shareable", RestartPolicy: { Name: "no" } }
+        : { PortBindings: bindings, NetworkMode: "bridge", IpcMode: "shareable", RestartPolicy: { Name: "no" } },
     });
     try {
       await container.start();
@@ -373,6 +379,11 @@ export class DockerRuntime implements ContainerRuntime {
     const rc = await this.inspect(container.id);
     if (!rc) throw new Error(`sandbox ${container.id} vanished after start`);
     return rc;
+  }
+
+  /** A host-network sandbox has no address of its own: the pod's IP is the node's. */
+  private hostNetworkIP(labels: Record<string, string>): string | undefined {
+    return labels[LABELS.hostNetworkIP];
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {

@@ -35,6 +35,8 @@ export interface PodActions {
   wakeAt: number | null;
   /** An init container failed under restartPolicy Never: the pod failed. */
   podFailed: boolean;
+  /** spec.activeDeadlineSeconds passed since startTime: the pod failed (DeadlineExceeded). */
+  deadlineExceeded: boolean;
 }
 
 export interface ActionInput {
@@ -60,7 +62,7 @@ export function computePodActions(input: ActionInput): PodActions {
   const { pod, view, now } = input;
   const uid = pod.metadata.uid ?? "";
   const policy = pod.spec.restartPolicy ?? "Always";
-  const a: PodActions = { createSandbox: null, stopSandbox: false, kill: [], start: [], remove: [], waiting: new Map(), wakeAt: null, podFailed: false };
+  const a: PodActions = { createSandbox: null, stopSandbox: false, kill: [], start: [], remove: [], waiting: new Map(), wakeAt: null, podFailed: false, deadlineExceeded: false };
 
   for (const insts of [...view.init.values(), ...view.app.values()]) a.remove.push(...insts.older);
   for (const s of view.oldSandboxes) {
@@ -70,8 +72,17 @@ export function computePodActions(input: ActionInput): PodActions {
 
   const running = (c: RuntimeContainer | undefined) => c?.state === "running";
 
+  // activeDeadlineSeconds counts from the pod's startTime on this node.
+  const deadlineSeconds = pod.spec.activeDeadlineSeconds;
+  const started = pod.status?.startTime ? Date.parse(pod.status.startTime) : NaN;
+  if (deadlineSeconds !== undefined && Number.isFinite(started)) {
+    const deadline = started + deadlineSeconds * 1000;
+    if (now >= deadline) a.deadlineExceeded = true;
+    else a.wakeAt = deadline;
+  }
+
   // A pod in a terminal phase runs nothing again (Kubernetes never revives one).
-  if (isTerminalPhase(pod.status?.phase)) {
+  if (isTerminalPhase(pod.status?.phase) || a.deadlineExceeded) {
     for (const insts of [...view.init.values(), ...view.app.values()]) {
       if (running(insts.latest)) a.kill.push({ container: insts.latest, reason: "pod is terminal" });
     }

@@ -22,6 +22,8 @@ export interface StatusInput {
   now: string;
   /** Set when an init container failed under restartPolicy Never. */
   podFailed: boolean;
+  /** Set when spec.activeDeadlineSeconds passed. */
+  deadlineExceeded?: boolean;
   /** A runtime prefix for container IDs ("docker://"). */
   idPrefix: string;
 }
@@ -131,7 +133,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
   }
 
   const old = pod.status ?? {};
-  let phase = podPhase(pod, appStatuses, !initDone, input.podFailed);
+  let phase = input.deadlineExceeded ? "Failed" : podPhase(pod, appStatuses, !initDone, input.podFailed);
   // A terminal phase is final (kubelet never moves a pod out of it).
   if (old.phase === "Succeeded" || old.phase === "Failed") phase = old.phase;
 
@@ -158,6 +160,10 @@ export function computePodStatus(input: StatusInput): PodStatus {
     status.podIPs = [{ ip: podIP }];
   }
   if (old.qosClass) status.qosClass = old.qosClass;
+  if (input.deadlineExceeded || old.reason === "DeadlineExceeded") {
+    status.reason = "DeadlineExceeded";
+    status.message = "Pod was active on the node longer than the specified deadline";
+  }
   return status;
 }
 

@@ -137,6 +137,8 @@ export class PodSyncer {
             attempt: actions.createSandbox.attempt,
             hostname: pod.spec.hostname ?? pod.metadata.name ?? "pod",
             portBindings: portBindings(pod, this.d.hostIP),
+            hostNetwork: pod.spec.hostNetwork === true,
+            hostIP: this.d.hostIP,
           });
           this.failures.delete(key);
           changed = true;
@@ -209,6 +211,7 @@ export class PodSyncer {
       hostIP: this.d.hostIP,
       now: nowIso(),
       podFailed: actions.podFailed,
+      deadlineExceeded: actions.deadlineExceeded,
       idPrefix: `${runtime.kind}://`,
     });
     if (!signal.aborted) await this.d.status.push(pod, status);

@@ -16,6 +16,8 @@ export const LABELS = {
   kind: "io.pinsetter.container.kind",
   attempt: "io.pinsetter.container.attempt",
   hash: "io.pinsetter.container.hash",
+  /** On a host-network sandbox: the node address, which is the pod's IP. */
+  hostNetworkIP: "io.pinsetter.pod.host-network-ip",
 } as const;
 
 /** sandbox: the pod's network holder; init and app: the pod's containers. */
@@ -74,6 +76,9 @@ export interface SandboxSpec extends PodRef {
   attempt: number;
   hostname: string;
   portBindings: PortBinding[];
+  /** spec.hostNetwork: the pod shares the node's network; its IP is the node's. */
+  hostNetwork: boolean;
+  hostIP: string;
 }
 
 /** A container fully resolved by the kubelet: env expanded, volumes prepared. */

@@ -135,7 +135,7 @@ export class SimRuntime implements ContainerRuntime {
       state: "running",
       createdAt: nowIso(),
       startedAt: nowIso(),
-      ip: `${this.opts.ipPrefix}${this.ipSeq++}`,
+      ip: spec.hostNetwork ? spec.hostIP : `${this.opts.ipPrefix}${this.ipSeq++}`,
       annotations: spec.annotations,
       exitTimer: null,
       log: [],

@@ -60,7 +60,7 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
   });
 
   it("runs a pod: sandbox IP and hostPort, containers on its network, env, logs, exec, probes, stop, list and remove", async () => {
-    const sb = await rt.runSandbox({ podUid: "11111111-2222-3333-4444-555555555555", podNamespace: "default", podName: "rt", annotations: {}, attempt: 0, hostname: "rt", portBindings: [{ containerPort: 80, hostPort: HOST_PORT, hostIP: HOST, protocol: "TCP" }] });
+    const sb = await rt.runSandbox({ podUid: "11111111-2222-3333-4444-555555555555", podNamespace: "default", podName: "rt", annotations: {}, attempt: 0, hostname: "rt", portBindings: [{ containerPort: 80, hostPort: HOST_PORT, hostIP: HOST, protocol: "TCP" }], hostNetwork: false, hostIP: HOST });
     expect(sb.state).toBe("running");
     expect(sb.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
@@ -123,8 +123,8 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
   it("two nodes on one engine see only their own containers", async () => {
     const other = new DockerRuntime({ nodeName: `${NODE}-b`, logger: pino({ level: "silent" }) });
     try {
-      const mine = await rt.runSandbox({ podUid: "aaaaaaaa-0000-0000-0000-000000000001", podNamespace: "default", podName: "a", annotations: {}, attempt: 0, hostname: "a", portBindings: [] });
-      const theirs = await other.runSandbox({ podUid: "bbbbbbbb-0000-0000-0000-000000000002", podNamespace: "default", podName: "b", annotations: {}, attempt: 0, hostname: "b", portBindings: [] });
+      const mine = await rt.runSandbox({ podUid: "aaaaaaaa-0000-0000-0000-000000000001", podNamespace: "default", podName: "a", annotations: {}, attempt: 0, hostname: "a", portBindings: [], hostNetwork: false, hostIP: HOST });
+      const theirs = await other.runSandbox({ podUid: "bbbbbbbb-0000-0000-0000-000000000002", podNamespace: "default", podName: "b", annotations: {}, attempt: 0, hostname: "b", portBindings: [], hostNetwork: false, hostIP: HOST });
       expect((await rt.listContainers()).map((c) => c.id)).toEqual([mine.id]);
       expect((await other.listContainers()).map((c) => c.id)).toEqual([theirs.id]);
       expect(await rt.podContainers("bbbbbbbb-0000-0000-0000-000000000002")).toEqual([]);
@@ -132,6 +132,13 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
     } finally {
       await removeNodeContainers(`${NODE}-b`);
     }
+  }, 60_000);
+
+  it("a host-network pod has the node's address as its IP", async () => {
+    const sb = await rt.runSandbox({ podUid: "cccccccc-0000-0000-0000-000000000003", podNamespace: "default", podName: "hn", annotations: {}, attempt: 0, hostname: "hn", portBindings: [], hostNetwork: true, hostIP: HOST });
+    expect(sb.ip).toBe(HOST);
+    expect((await rt.docker.getContainer(sb.id).inspect()).HostConfig.NetworkMode).toBe("host");
+    await rt.removeContainer(sb.id);
   }, 60_000);
 
   it("Never pull of a missing image is ErrImageNeverPull; a pull without a registry is ErrImagePull", async () => {

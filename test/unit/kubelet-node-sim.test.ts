@@ -44,7 +44,7 @@ describe("sim runtime", () => {
     const events: string[] = [];
     const rt = new SimRuntime({ nodeName: "h0", startDelayMs: 20, ipPrefix: "10.9.0." });
     rt.onContainerEvent((uid) => events.push(uid));
-    const sb = await rt.runSandbox({ podUid: "u1", podNamespace: "default", podName: "p", annotations: {}, attempt: 0, hostname: "p", portBindings: [] });
+    const sb = await rt.runSandbox({ podUid: "u1", podNamespace: "default", podName: "p", annotations: {}, attempt: 0, hostname: "p", portBindings: [], hostNetwork: false, hostIP: "127.0.0.1" });
     expect(sb.ip).toBe("10.9.0.2");
     const id = await rt.createContainer(spec({ "sim.pinsetter.io/exit-after-ms.app": "30", "sim.pinsetter.io/exit-code": "4", "sim.pinsetter.io/cpu": "500m", "sim.pinsetter.io/memory": "32Mi" }));
     const t0 = Date.now();

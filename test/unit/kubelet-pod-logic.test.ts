@@ -178,6 +178,21 @@ describe("pod actions", () => {
     expect(a.start.map((s) => s.attempt)).toEqual([1]);
   });
 
+  it("activeDeadlineSeconds: a wake-up at the deadline, then everything stops and the pod fails", () => {
+    const p = pod({ containers: [app], activeDeadlineSeconds: 30 });
+    p.status = { startTime: "2026-01-01T00:00:00Z" };
+    const running = inst("app", "app", "running");
+    const before = actions(p, [sandbox(), running], { now: Date.parse("2026-01-01T00:00:20Z") });
+    expect(before.deadlineExceeded).toBe(false);
+    expect(before.wakeAt).toBe(Date.parse("2026-01-01T00:00:30Z"));
+    const after = actions(p, [sandbox(), running], { now: Date.parse("2026-01-01T00:00:31Z") });
+    expect(after.deadlineExceeded).toBe(true);
+    expect(after.kill.map((k) => k.container.id)).toEqual([running.id]);
+    expect(after.stopSandbox).toBe(true);
+    const st = computePodStatus({ pod: p, view: podView([sandbox(), running]), waiting: new Map(), readiness: () => "success", startup: () => "success", hostIP: "h", now: "2026-01-01T00:00:31Z", podFailed: false, deadlineExceeded: true, idPrefix: "" });
+    expect(st).toMatchObject({ phase: "Failed", reason: "DeadlineExceeded" });
+  });
+
   it("a terminal pod runs nothing", () => {
     const p = pod({ containers: [app] });
     p.status = { phase: "Succeeded" };
