@@ -93,7 +93,7 @@ export async function startCluster(opts: { clusterName: string; masters: MasterS
     until(`${m.name}'s API`, async () => {
       const r = await raw(`${apiUrl(m)}/api/v1/namespaces/default`, { headers: { authorization: `Bearer ${token}` } });
       return r.status === 200;
-    });
+    }, 90_000);
   const kill = async (name: string) => {
     const c = children.get(name);
     if (!c || c.exitCode !== null || c.signalCode !== null) return;

@@ -19,7 +19,7 @@ beforeAll(async () => {
   // A small watch cache window, so a watch can fall out of it within a test.
   cluster = await startCluster({ clusterName: "apiserver-test", masters, env: { PINSETTER_WATCH_CACHE_WINDOW: "200", PINSETTER_WATCH_BOOKMARK_MS: "300" } });
   client = cluster.client();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   client?.close();

@@ -20,7 +20,7 @@ beforeAll(async () => {
     contexts: [{ name: "pinsetter", cluster: "pinsetter", user: "admin", namespace: "default" }],
     currentContext: "pinsetter",
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await cluster?.stop();

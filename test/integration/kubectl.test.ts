@@ -5,11 +5,12 @@
 // sends a bearer token only over TLS, so the kubeconfig uses https.
 
 import { spawn, spawnSync } from "node:child_process";
+import http from "node:http";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ConfigMap, Deployment, KubeObject, Namespace, Pod } from "../../src/api/types.js";
+import type { ConfigMap, Deployment, KubeObject, Namespace, Node, Pod } from "../../src/api/types.js";
 import type { KubeClient } from "../../src/client/kube-client.js";
 import { startCluster, until, type TestCluster } from "./apiserver-harness.js";
 
@@ -69,6 +70,22 @@ function kubectl(bin: string, args: string[], opts: { config?: string; input?: s
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** kubectl without blocking this process (which may be serving something kubectl reaches). */
+function kubectlAsync(bin: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { env: { ...process.env, KUBECONFIG: kubeconfig, HOME: cluster.dir } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill(), 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
 beforeAll(async () => {
   cluster = await startCluster({ clusterName: "kubectl-test", masters });
   client = cluster.client();
@@ -76,7 +93,7 @@ beforeAll(async () => {
   badKubeconfig = join(cluster.dir, "kubeconfig-bad");
   writeKubeconfig(kubeconfig, cluster.token, cluster.apiUrl(masters[1]!, true));
   writeKubeconfig(badKubeconfig, "not-the-token", cluster.apiUrl(masters[1]!, true));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   client?.close();
@@ -232,6 +249,32 @@ describe.each(VERSIONS)("$name", ({ name, path }) => {
     expect(d.spec.template.metadata?.name).toBeUndefined();
     const svc = await client.get("services", made, "api");
     expect((svc.spec as { ports: { port: number; targetPort: number; nodePort: number }[] }).ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
+  });
+
+  it("reads logs through the API server's proxy to the node's kubelet", async () => {
+    // A stand-in kubelet on its own loopback address: the real one is tested in the kubelet's suites.
+    const kubelet = http.createServer((req, res) => {
+      res.writeHead(req.headers.authorization === `Bearer ${cluster.token}` ? 200 : 401, { "content-type": "text/plain" });
+      res.end(`hello from ${req.url}\n`);
+    });
+    await new Promise<void>((r) => kubelet.listen(0, "127.0.0.189", r));
+    try {
+      const port = (kubelet.address() as { port: number }).port;
+      const node = `kubelet-${ns}`;
+      await client.create<Node>("nodes", {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name: node },
+        status: { addresses: [{ type: "InternalIP", address: "127.0.0.189" }], daemonEndpoints: { kubeletEndpoint: { Port: port } } },
+      });
+      await client.create<Pod>("pods", { apiVersion: "v1", kind: "Pod", metadata: { name: "talker", namespace: ns }, spec: { nodeName: node, containers: [{ name: "main", image: "busybox" }] } });
+      // The stand-in kubelet lives in this process: run kubectl without blocking it.
+      const r = await kubectlAsync(path, ["logs", "talker", "-n", ns, "--tail", "3"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`hello from /containerLogs/${ns}/talker/main?tailLines=3\n`);
+    } finally {
+      kubelet.close();
+    }
   });
 
   it("scales, describes, and deletes -f", async () => {
