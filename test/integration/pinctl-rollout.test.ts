@@ -167,6 +167,9 @@ describe("pinctl rollout with the deployment controller", () => {
     const deployText = pinctl("describe", "deploy", "web").stdout;
     expect(deployText).toMatch(/^Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable$/m);
     expect(deployText).toMatch(/ScalingReplicaSet/);
+    expect(deployText).toMatch(/^NewReplicaSet:\s+web-\S+ \(3\/3 replicas created\)$/m);
+    const nodeName = /^Node:\s+(rollout-[01])\//m.exec(text)![1]!;
+    expect(pinctl("describe", "node", nodeName).stdout).toMatch(new RegExp(`^\\s+default\\s+${name}\\s`, "m"));
   });
 
   it("prints a pod's log, and deletes a pod waiting until it is gone", () => {
@@ -176,6 +179,9 @@ describe("pinctl rollout with the deployment controller", () => {
     // The sim runtime writes a line naming the pod when its container starts.
     expect(logs.stdout).toContain(name);
     expect(pinctl("logs", "nope")).toMatchObject({ code: 1, stderr: 'Error: pods "nope" not found\n' });
+    const viaDeployment = pinctl("logs", "deployment/web");
+    expect(viaDeployment.code).toBe(0);
+    expect(viaDeployment.stderr).toMatch(/^Found 3 pods, using pod\/web-/);
     expect(pinctl("delete", "pod", name)).toEqual({ code: 0, stdout: `pod "${name}" deleted\n`, stderr: "" });
     // delete returned only once the pod was gone (its kubelet had to stop it first).
     expect(pinctl("get", "pod", name)).toMatchObject({ code: 1, stderr: `Error: pods "${name}" not found\n` });

@@ -11,7 +11,9 @@ import { UserError } from "../errors.js";
 import { parseResourceArgs } from "./args.js";
 import { DescribeWriter } from "./describe-writer.js";
 import { isNotFound, notFoundError, nsFor, runKube } from "./kube.js";
+import { deepEqual } from "./apply-patch.js";
 import { alignColumns, formatAge } from "./printer.js";
+import { ownedReplicaSets, templateOfReplicaSet } from "./rollout-logic.js";
 
 function selectorString(sel: LabelSelector | undefined): string {
   if (!sel) return "<none>";
@@ -200,6 +202,33 @@ function describeService(w: DescribeWriter, s: Service, info: ResourceInfo, endp
   w.pair(0, "Session Affinity", spec.sessionAffinity ?? "None");
 }
 
+/** kubectl's NewReplicaSet / OldReplicaSets lines: the one whose template is the deployment's, and the others with pods. */
+function replicaSetsOfDeployment(w: DescribeWriter, d: Deployment, all: ReplicaSet[]): void {
+  const owned = ownedReplicaSets(d, all);
+  const isNew = (rs: ReplicaSet) => deepEqual(templateOfReplicaSet(rs), d.spec.template);
+  const line = (rs: ReplicaSet) => `${rs.metadata.name} (${rs.status?.replicas ?? 0}/${rs.spec.replicas ?? 0} replicas created)`;
+  const old = owned.filter((rs) => !isNew(rs) && ((rs.spec.replicas ?? 0) > 0 || (rs.status?.replicas ?? 0) > 0));
+  const fresh = owned.find(isNew);
+  w.pair(0, "OldReplicaSets", old.length ? old.map(line).join(", ") : "<none>");
+  w.pair(0, "NewReplicaSet", fresh ? line(fresh) : "<none>");
+}
+
+/** The pods bound to a node that have not finished, with their requests, as kubectl lists them. */
+function podsOnNode(w: DescribeWriter, n: Node, pods: Pod[]): void {
+  const running = pods.filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+  w.pair(0, "Non-terminated Pods", `(${running.length} in total)`);
+  if (running.length === 0) return;
+  const sum = (p: Pod, kind: "requests" | "limits", r: string) =>
+    (p.spec?.containers ?? []).map((c) => c.resources?.[kind]?.[r]).filter(Boolean).join("+") || "0";
+  const rows = [
+    ["Namespace", "Name", "CPU Requests", "CPU Limits", "Memory Requests", "Memory Limits", "Age"],
+    ["---------", "----", "------------", "----------", "---------------", "-------------", "---"],
+    ...running.map((p) => [p.metadata.namespace ?? "", p.metadata.name ?? "", sum(p, "requests", "cpu"), sum(p, "limits", "cpu"), sum(p, "requests", "memory"), sum(p, "limits", "memory"), formatAge(p.metadata.creationTimestamp)]),
+  ];
+  for (const l of alignColumns(rows, [], 2)) w.text(1, l);
+  void n;
+}
+
 function describeGeneric(w: DescribeWriter, obj: KubeObject, info: ResourceInfo): void {
   meta(w, obj, info);
   const { metadata: _m, apiVersion: _a, kind: _k, ...rest } = obj;
@@ -267,12 +296,14 @@ export async function describeObject(client: KubeClient, info: ResourceInfo, obj
       break;
     case "Deployment":
       describeDeployment(w, obj as Deployment, info);
+      replicaSetsOfDeployment(w, obj as Deployment, (await client.listAll<ReplicaSet>("replicasets", { namespace: obj.metadata.namespace ?? "default" })).items);
       break;
     case "ReplicaSet":
       describeReplicaSet(w, obj as ReplicaSet, info);
       break;
     case "Node":
       describeNode(w, obj as Node, info);
+      podsOnNode(w, obj as Node, (await client.listAll<Pod>("pods", { fieldSelector: `spec.nodeName=${obj.metadata.name}` })).items);
       break;
     case "Service":
       describeService(w, obj as Service, info, await endpointsOf(client, obj.metadata.namespace, obj.metadata.name ?? ""));

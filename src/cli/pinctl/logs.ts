@@ -4,8 +4,33 @@
 import type { Command } from "commander";
 import { KubeApiError } from "../../client/kube-client.js";
 import { UserError } from "../errors.js";
-import { parseCount } from "./args.js";
-import { runKube } from "./kube.js";
+import type { ResourceInfo } from "../../api/resources.js";
+import type { Deployment, Pod, ReplicaSet } from "../../api/types.js";
+import { parseCount, parseOneObject } from "./args.js";
+import { isNotFound, notFoundError, objectName, runKube, type KubeCommandContext } from "./kube.js";
+
+/** kubectl logs deployment/NAME: the first pod (by name) its selector picks. */
+async function firstPodOf(ctx: KubeCommandContext, info: ResourceInfo, name: string): Promise<string> {
+  if (info.kind !== "Deployment" && info.kind !== "ReplicaSet") throw new UserError(`logs of a ${info.kind} are not supported; name a pod, deployment or replicaset`);
+  let owner: Deployment | ReplicaSet;
+  try {
+    owner = await ctx.client.get<Deployment | ReplicaSet>(info, ctx.namespace, name);
+  } catch (err) {
+    if (isNotFound(err)) throw notFoundError(info, name);
+    throw err;
+  }
+  const labels = owner.spec.selector.matchLabels ?? {};
+  const selector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const pods = (await ctx.client.listAll<Pod>("pods", { namespace: ctx.namespace, ...(selector ? { labelSelector: selector } : {}) })).items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
+  const first = pods[0]?.metadata.name;
+  if (!first) throw new UserError(`no pods found for ${objectName(info, name)}`);
+  if (pods.length > 1) process.stderr.write(`Found ${pods.length} pods, using pod/${first}\n`);
+  return first;
+}
 
 export function registerLogs(program: Command): void {
   program
@@ -22,9 +47,8 @@ export function registerLogs(program: Command): void {
       runKube(program, async (ctx) => {
         let pod = podArg;
         if (pod.includes("/")) {
-          const [kind, name] = [pod.slice(0, pod.indexOf("/")), pod.slice(pod.indexOf("/") + 1)];
-          if (!["pod", "pods", "po"].includes(kind.toLowerCase())) throw new UserError(`logs of a ${kind} are not supported; name a pod`);
-          pod = name;
+          const { info, name } = parseOneObject([pod], "logs");
+          pod = info.kind === "Pod" ? name : await firstPodOf(ctx, info, name);
         }
         const tail = opts.tail !== undefined && opts.tail !== "-1" ? parseCount(opts.tail, "--tail") : undefined;
         const since = opts.since !== undefined ? parseCount(opts.since, "--since") : undefined;
