@@ -89,7 +89,10 @@ export class PodSyncer {
     const uid = pod.metadata.uid ?? "";
     const { runtime, prober } = this.d;
     const now = Date.now();
+    const marks: Record<string, number> = {};
+    const mark = (what: string) => (marks[what] = Date.now() - now);
     let view = podView(await runtime.podContainers(uid));
+    mark("listed");
     const actions = computePodActions({
       pod,
       view,
@@ -142,6 +145,7 @@ export class PodSyncer {
           });
           this.failures.delete(key);
           changed = true;
+          mark("sandbox");
           this.d.log.info({ pod: podKey(pod), ip: sandbox.ip }, "sandbox started");
         } catch (err) {
           // A hostPort already taken, a missing pause image, ...: the pod waits and says why.
@@ -200,7 +204,9 @@ export class PodSyncer {
       }
     }
 
+    mark("started");
     if (changed) view = podView(await runtime.podContainers(uid));
+    mark("relisted");
     prober.sync(pod, view, view.sandbox?.ip ?? "");
     const status = computePodStatus({
       pod,
@@ -215,6 +221,8 @@ export class PodSyncer {
       idPrefix: `${runtime.kind}://`,
     });
     if (!signal.aborted) await this.d.status.push(pod, status);
+    mark("status");
+    if (changed) this.d.log.debug({ pod: podKey(pod), ms: marks }, "pod synced");
     // Killed containers restart on the next pass; back-offs end at wakeAt.
     const requeue = actions.kill.length > 0 ? 200 : wakeAt !== null ? Math.max(50, wakeAt - Date.now()) : null;
     return { requeueAfterMs: requeue };
