@@ -471,7 +471,12 @@ export class RaftCore {
       else this.becomeLeader();
       return;
     }
-    for (const id of this.conf.voters) {
+    // Learners are asked too (their answers never count): a member whose
+    // configuration is stale may see as a learner a member that is a voter
+    // by now, with a lower term; without hearing of our term it would
+    // campaign below us forever, and we ignore lower-term requests, so
+    // neither could win (fresh seed 1592143586).
+    for (const id of [...this.conf.voters, ...this.conf.learners]) {
       if (id === this.id) continue;
       this.send({
         type: kind,

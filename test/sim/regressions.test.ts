@@ -42,6 +42,11 @@ const REGRESSIONS: Regression[] = [
     nodes: 3,
     note: "harness: a removed leader still running (leading on until its removal was confirmed) was re-added, then stopped and wiped as a member; promoted while absent, it took the quorum with it (fix: a member on its way out is not joinable)",
   },
+  {
+    seed: 1592143586,
+    nodes: 3,
+    note: "a voter with a stale configuration (it saw the other voter as a learner) campaigned at ever higher terms asking only the removed member, while the up-to-date voter campaigned below it and was ignored: no leader (fix: candidates ask learners too)",
+  },
 ];
 
 describe("regression seeds", () => {

@@ -323,6 +323,52 @@ describe("Raft traps, scripted", () => {
     expect(proposeAgain(h.cluster, "n2", { type: "addLearner", node: "n3" })).toEqual({ code: "confChangePending" });
   });
 
+  it("a voter whose configuration is stale still reaches the member it sees as a learner, so their terms meet (seed 1592143586)", () => {
+    // n1 and n3 vote, n2 learns; then n2 is promoted and n3 removed, while n1
+    // never hears that either committed: n1 still sees {n1, n3} voting and n2
+    // learning; n2 sees {n1, n2}. n3 is gone, and n1's term runs ahead.
+    // Snapshots after every entry: the joiner n2 learns the configuration from one.
+    const h = new Harness({ nodes: 3, voters: ["n1", "n3"], raft: { preVote: false, checkQuorum: true }, snapshotEvery: 1, snapshotTail: 0 });
+    h.elect("n3");
+    h.stabilize();
+    h.propose("n3", "x");
+    h.stabilize();
+    h.tick("n3");
+    h.stabilize();
+    h.node("n2").joiner = true;
+    h.restart("n2");
+    expect(h.proposeConfChange("n3", { type: "addLearner", node: "n2" })).toBeNull();
+    h.stabilize();
+    h.tick("n3");
+    h.stabilize();
+    expect(h.proposeConfChange("n3", { type: "addNode", node: "n2" })).toBeNull();
+    h.deliver({ type: "app", to: "n1" }); // n1 stores the promotion...
+    h.deliver({ type: "appResp", to: "n3" }); // ...and n3 commits it with n1's ack
+    h.isolate("n1"); // n1 never learns that it committed
+    h.stabilize();
+    expect(h.status("n3").conf.voters).toEqual(["n1", "n2", "n3"]);
+    expect(h.proposeConfChange("n3", { type: "removeNode", node: "n3" })).toBeNull();
+    for (let i = 0; i < 5 && h.status("n3").role === "leader"; i++) {
+      h.tick("n3");
+      h.stabilize();
+    }
+    h.crash("n3");
+    expect(h.status("n2").conf.voters).toEqual(["n1", "n2"]);
+    expect(h.status("n1").conf.voters).toEqual(["n1", "n3"]);
+    // Cut off, n1 campaigns again and again: its term runs ahead of n2's.
+    for (let i = 0; i < 6 * h.tuning.electionTicks; i++) h.tick("n1");
+    h.drop();
+    expect(h.status("n1").term).toBeGreaterThan(h.status("n2").term + 2);
+    h.heal();
+    // n2 (up to date) must get n1's vote; n1 must hear of n2 first.
+    for (let i = 0; i < 20 * h.tuning.electionTicks && h.leader() === null; i++) {
+      h.tickAll(1, ["n1", "n2"]);
+      h.stabilize(["n1", "n2"]);
+    }
+    expect(h.leader()).toBe("n2");
+    expect(h.status("n1").conf.voters).toEqual(["n1", "n2"]);
+  });
+
   it("a deposed leader that does not know it yet does not answer a ReadIndex", () => {
     const h = new Harness({ nodes: 3 }); // no CheckQuorum: n1 would lead on forever
     h.elect("n1");
