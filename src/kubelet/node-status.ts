@@ -159,9 +159,11 @@ export class NodeHeartbeat {
 
   private scheduleLease(): void {
     if (this.stopped) return;
+    // Up to 10% jitter, as client-go's JitterUntil: nodes started together do not renew in bursts.
+    const delay = this.opts.leaseRenewMs * (0.9 + Math.random() * 0.1);
     this.leaseTimer = setTimeout(() => {
       void this.renewLease().finally(() => this.scheduleLease());
-    }, this.opts.leaseRenewMs);
+    }, delay);
   }
 
   private scheduleStatus(): void {
