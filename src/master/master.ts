@@ -111,10 +111,12 @@ export class Master {
       requestTimeoutMs: Math.max(5000, 5 * config.raft.electionTimeoutMs),
     });
 
-    const propose = (command: Parameters<typeof encodeCommand>[0]) => node.propose(encodeCommand(command));
+    const propose = (command: Parameters<typeof encodeCommand>[0], opts: { fenceTerm?: number } = {}) =>
+      node.propose(encodeCommand(command), undefined, opts);
     const lessor = new Lessor(sm, propose, log.child({ component: "lessor" }));
-    node.onSoftStateChange((s) => (s.role === "leader" ? lessor.promote() : lessor.demote()));
-    if (node.isLeader()) lessor.promote();
+    // Lease expiry is a leader-only loop: its proposals are fenced to the term it leads in.
+    node.onSoftStateChange((s, term) => (s.role === "leader" ? lessor.promote(term) : lessor.demote()));
+    if (node.isLeader()) lessor.promote(node.status().term);
 
     const kv = new KvService({
       node,

@@ -19,8 +19,13 @@ export class LeaseNotFoundError extends Error {
   }
 }
 
+/** Proposes a store command; with fenceTerm only if this member still leads in that term. */
+export type LessorPropose = (command: StoreCommand, opts?: { fenceTerm?: number }) => Promise<unknown>;
+
 export class Lessor {
   private active = false;
+  /** The term we lead in (fences our expiry proposals: a deposed leader's stale timers never revoke). */
+  private term: number | null = null;
   private readonly expiries = new Map<number, number>();
   /** Leases whose expiry is being proposed, so one lease is not proposed twice at once. */
   private readonly expiring = new Set<number>();
@@ -28,7 +33,7 @@ export class Lessor {
 
   constructor(
     private readonly sm: StoreStateMachine,
-    private readonly propose: (command: StoreCommand) => Promise<unknown>,
+    private readonly propose: LessorPropose,
     private readonly log: Logger,
     private readonly clock: Clock = Date.now,
     private readonly checkEveryMs = 200,
@@ -53,10 +58,11 @@ export class Lessor {
     });
   }
 
-  /** Leadership gained: every lease restarts at its full TTL on our clock. */
-  promote(): void {
+  /** Leadership gained (in `term`, if known): every lease restarts at its full TTL on our clock. */
+  promote(term?: number): void {
     if (this.active) return;
     this.active = true;
+    this.term = term ?? null;
     const now = this.clock();
     this.expiries.clear();
     this.expiring.clear();
@@ -69,6 +75,7 @@ export class Lessor {
   demote(): void {
     if (!this.active) return;
     this.active = false;
+    this.term = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.expiries.clear();
@@ -110,7 +117,7 @@ export class Lessor {
     }
     if (due.length === 0) return;
     for (const id of due) this.expiring.add(id);
-    this.propose({ type: "leaseExpire", request: { ids: due } }).catch((err: Error) => {
+    this.propose({ type: "leaseExpire", request: { ids: due } }, this.term === null ? {} : { fenceTerm: this.term }).catch((err: Error) => {
       // Not applied or unknown: try again on a later check (expiring twice is harmless).
       for (const id of due) this.expiring.delete(id);
       this.log.warn({ err: err.message, leases: due.length }, "lease expiry proposal failed; will retry");

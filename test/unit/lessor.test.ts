@@ -14,11 +14,13 @@ describe("Lessor", () => {
     sm.apply(encodeCommand({ type: "leaseGrant", request: { id: 7, ttl: 5 } }), 1);
     let now = 1_000_000;
     const proposed: StoreCommand[] = [];
+    const fences: (number | undefined)[] = [];
     let failPending: ((e: Error) => void) | null = null;
     const lessor = new Lessor(
       sm,
-      (c) => {
+      (c, opts) => {
         proposed.push(c);
+        fences.push(opts?.fenceTerm);
         return new Promise((_resolve, reject) => (failPending = reject));
       },
       pino({ level: "silent" }),
@@ -26,11 +28,13 @@ describe("Lessor", () => {
       5,
     );
     try {
-      lessor.promote();
+      lessor.promote(7);
       expect(lessor.keepAlive(7)).toBe(5);
       now += 6_000; // past its TTL: the next check proposes the expiry
       await new Promise((r) => setTimeout(r, 30));
       expect(proposed).toEqual([{ type: "leaseExpire", request: { ids: [7] } }]);
+      // A leader-only loop: the expiry is fenced to the term this member leads in.
+      expect(fences).toEqual([7]);
       expect(() => lessor.keepAlive(7)).toThrow(LeaseNotFoundError);
       // The expiry proposal failed (never applied): the lease is still due and is proposed again.
       failPending!(new Error("not applied"));
