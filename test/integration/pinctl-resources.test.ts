@@ -198,6 +198,11 @@ describe("pinctl apply", () => {
     expect(pinctl("patch", "cm", "created", "-p", '{"data":{"a":"c"}}', "--type", "merge")).toEqual({ code: 0, stdout: "configmap/created patched\n", stderr: "" });
     expect((await client.get("configmaps", "default", "created")).data).toEqual({ a: "c" });
     expect(pinctl("patch", "cm", "nope", "-p", "{}")).toMatchObject({ code: 1, stderr: 'Error: configmaps "nope" not found\n' });
+    // apply over a created object warns once, then records what it applied.
+    const adopt = pinctl("apply", "-f", path);
+    expect(adopt).toMatchObject({ code: 0, stdout: "configmap/created configured\n" });
+    expect(adopt.stderr).toMatch(/^Warning: resource configmaps\/created is missing the kubectl\.kubernetes\.io\/last-applied-configuration annotation/);
+    expect(pinctl("apply", "-f", path)).toEqual({ code: 0, stdout: "configmap/created unchanged\n", stderr: "" });
   });
 
   it("reports a malformed file in one line with exit 1", () => {

@@ -7,7 +7,7 @@ import { resourceForKind } from "../../api/resources.js";
 import type { KubeObject } from "../../api/types.js";
 import { UserError } from "../errors.js";
 import { lastApplied, threeWayMergePatch, withLastApplied, type JsonObject } from "./apply-patch.js";
-import { errorLine, isNotFound, objectName, runKube, type KubeCommandContext } from "./kube.js";
+import { errorLine, isNotFound, objectName, qualifiedResource, runKube, type KubeCommandContext } from "./kube.js";
 import { readManifests, type Manifest } from "./manifests.js";
 
 export type ApplyOutcome = "created" | "configured" | "unchanged";
@@ -39,7 +39,14 @@ async function applyOne(ctx: KubeCommandContext, m: Manifest): Promise<{ name: s
     });
     return { name: objectName(info, name), outcome: "created" };
   }
-  const patch = threeWayMergePatch(lastApplied(current), modified as unknown as JsonObject, current as unknown as JsonObject);
+  const original = lastApplied(current);
+  if (!original) {
+    // kubectl's warning, word for word: the first apply cannot know what to delete.
+    process.stderr.write(
+      `Warning: resource ${qualifiedResource(info)}/${name} is missing the kubectl.kubernetes.io/last-applied-configuration annotation which is required by pinctl apply. pinctl apply should only be used on resources created declaratively by either pinctl create --save-config or pinctl apply. The missing annotation will be patched automatically.\n`,
+    );
+  }
+  const patch = threeWayMergePatch(original, modified as unknown as JsonObject, current as unknown as JsonObject);
   if (Object.keys(patch).length === 0) return { name: objectName(info, name), outcome: "unchanged" };
   await ctx.client.patch(info, namespace, name, patch, "strategic").catch((e: unknown) => {
     throw new UserError(`error when patching "${m.source}": ${errorLine(e)}`);

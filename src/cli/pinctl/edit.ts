@@ -8,6 +8,7 @@ import { resourceForKind } from "../../api/resources.js";
 import type { Deployment } from "../../api/types.js";
 import type { PatchType } from "../../client/kube-client.js";
 import { UserError } from "../errors.js";
+import { withLastApplied } from "./apply-patch.js";
 import { parseOneObject } from "./args.js";
 import { errorLine, isNotFound, notFoundError, nsFor, objectName, runKube } from "./kube.js";
 import { readManifests } from "./manifests.js";
@@ -29,7 +30,8 @@ export function registerEdit(program: Command): void {
     .command("create")
     .description("create objects from manifests (fails for those that exist; see apply)")
     .requiredOption("-f, --filename <path...>", "file, directory or - (stdin)")
-    .action((opts: { filename: string[] }) =>
+    .option("--save-config", "record the last-applied configuration, so that apply can manage the objects later")
+    .action((opts: { filename: string[]; saveConfig?: boolean }) =>
       runKube(program, async (ctx) => {
         let failed = 0;
         for (const m of await readManifests(opts.filename)) {
@@ -37,7 +39,8 @@ export function registerEdit(program: Command): void {
           if (!info) throw new UserError(`${m.source}: no matches for kind "${m.object.kind}" in version "${m.object.apiVersion}"`);
           const namespace = info.namespaced ? (ctx.namespaceExplicit ? ctx.namespace : (m.object.metadata.namespace ?? ctx.namespace)) : undefined;
           try {
-            await ctx.client.create(info, { ...m.object, metadata: { ...m.object.metadata, ...(namespace ? { namespace } : {}) } }, namespace ? { namespace } : {});
+            const obj = { ...m.object, metadata: { ...m.object.metadata, ...(namespace ? { namespace } : {}) } };
+            await ctx.client.create(info, opts.saveConfig ? withLastApplied(obj) : obj, namespace ? { namespace } : {});
             process.stdout.write(ctx.output === "name" ? `${objectName(info, m.object.metadata.name!)}\n` : `${objectName(info, m.object.metadata.name!)} created\n`);
           } catch (err) {
             failed++;
