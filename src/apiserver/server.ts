@@ -23,6 +23,7 @@ import { parseRequestPath, type ResourceRequest } from "./request-info.js";
 import { errors, StatusError } from "./status.js";
 import { dualProtocolServer, ensureServingCert } from "./tls.js";
 import { rowObject, serveWatch, tableEvent } from "./watch.js";
+import { objectJson } from "./watch-cache.js";
 
 export interface ApiServerOptions {
   kv: KvService;
@@ -404,6 +405,13 @@ export class ApiServer {
         columnDefinitions: table.columnDefinitions,
         rows: table.rows.map((r) => ({ cells: r.cells, object: rowObject(r.object, include) })),
       });
+      return;
+    }
+    if (fmt.kind === "json") {
+      // Items from the watch cache carry their JSON already: join, do not re-encode.
+      const body = `{"kind":${JSON.stringify(list.kind)},"apiVersion":${JSON.stringify(list.apiVersion)},"metadata":${JSON.stringify(list.metadata)},"items":[${list.items.map(objectJson).join(",")}]}`;
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(body);
       return;
     }
     writeBody(res, 200, list, fmt);

@@ -16,8 +16,19 @@ import { errors } from "./status.js";
 
 export type CacheEventType = "ADDED" | "MODIFIED" | "DELETED";
 
+/** Cached objects are never mutated, so each one's JSON is computed once (lists and every watcher reuse it). */
+const jsonMemo = new WeakMap<object, string>();
+
+export function objectJson(o: KubeObject): string {
+  let s = jsonMemo.get(o);
+  if (s === undefined) {
+    s = JSON.stringify(o);
+    jsonMemo.set(o, s);
+  }
+  return s;
+}
+
 export class CacheEvent {
-  private json: string | null = null;
   constructor(
     readonly type: CacheEventType,
     readonly key: string,
@@ -29,8 +40,7 @@ export class CacheEvent {
   ) {}
   /** The object's JSON, computed once however many watchers receive it. */
   objectJson(): string {
-    if (this.json === null) this.json = JSON.stringify(this.obj);
-    return this.json;
+    return objectJson(this.obj);
   }
 }
 

@@ -7,7 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { KubeObject } from "../api/types.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
-import type { CacheEvent, WatchCache } from "./watch-cache.js";
+import { objectJson, type WatchCache } from "./watch-cache.js";
 import type { Matcher, TableData } from "./model.js";
 import { StatusError } from "./status.js";
 
@@ -58,7 +58,7 @@ export function serveWatch(res: ServerResponse, p: WatchParams): void {
     res.write(`{"type":"${type}","object":${objectJson}}\n`);
     if (res.writableLength > MAX_BUFFERED_BYTES) finish();
   };
-  const render = (o: KubeObject, ev?: CacheEvent) => (p.render ? p.render(o) : ev && ev.obj === o ? ev.objectJson() : JSON.stringify(o));
+  const render = (o: KubeObject) => (p.render ? p.render(o) : objectJson(o));
 
   let startRev: number;
   if (p.resourceVersion === "" || p.resourceVersion === "0") {
@@ -85,7 +85,7 @@ export function serveWatch(res: ServerResponse, p: WatchParams): void {
         else if (now) type = "ADDED";
         else if (before) type = "DELETED";
         if (type) {
-          send(type, render(ev.obj, ev));
+          send(type, render(ev.obj));
           lastSentRev = ev.rev;
         }
       },
