@@ -115,6 +115,11 @@ export class RaftProcessCluster {
     return this.members.get(id)!.child?.pid;
   }
 
+  /** SIGSTOP / SIGCONT: the process freezes with its sockets open, then resumes where it was. */
+  signal(id: string, sig: "SIGSTOP" | "SIGCONT"): void {
+    this.members.get(id)!.child?.kill(sig);
+  }
+
   /** kill -9: no chance to flush anything. */
   async kill(id: string): Promise<void> {
     const m = this.members.get(id)!;

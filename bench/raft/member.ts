@@ -21,6 +21,7 @@ export type MemberRequest =
   | { op: "dump" }
   | { op: "transfer"; to: string }
   | { op: "fill"; count: number; bytes: number; inflight: number }
+  | { op: "proposeFenced"; value: string; fenceTerm: number }
   | { op: "confChange"; change: ConfChange };
 
 export interface BenchResult {
@@ -145,7 +146,10 @@ async function main(): Promise<void> {
       try {
         switch (req.op) {
           case "status":
-            answer({ status: node.status(), applied: node.applied, count: machine.count, payloadBytes: machine.payloadBytes });
+            answer({ status: node.status(), applied: node.applied, count: machine.count, payloadBytes: machine.payloadBytes, readyTerm: node.leaderReadyTerm() });
+            return;
+          case "proposeFenced":
+            answer({ index: await node.propose(Buffer.from(req.value, "utf8"), undefined, { fenceTerm: req.fenceTerm }) });
             return;
           case "fill": {
             // Distinct payloads (a counter in the first bytes), a few in flight.

@@ -72,6 +72,64 @@ describe("raft cluster of real processes", () => {
     }
   });
 
+  it("a paused old leader whose controller wakes up and writes as leader of its old term is refused; nothing lands", async () => {
+    cluster = new RaftProcessCluster({ members, tickMs: 10, heartbeatTicks: 5, electionTicks: 50, snapshotEvery: 1000 });
+    await cluster.startAll();
+    const old = await cluster.waitForLeader();
+    // The controller on the leader captured its term at leader-ready.
+    let term = 0;
+    await expect
+      .poll(async () => {
+        const st = await cluster!.request(old, { op: "status" });
+        term = (st.readyTerm as number | null) ?? 0;
+        return term;
+      }, { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    const ok = await cluster.request(old, { op: "proposeFenced", value: "fenced-ok", fenceTerm: term });
+    expect(ok.error, String(ok.error)).toBeUndefined();
+
+    cluster.signal(old, "SIGSTOP");
+    let next: string | null = null;
+    try {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && next === null) {
+        for (const id of cluster.ids().filter((i) => i !== old)) {
+          const st = (await cluster.request(id, { op: "status" })).status as { role: string; term: number } | undefined;
+          if (st?.role === "leader" && st.term > term) next = id;
+        }
+        if (next === null) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(next, "the others elected a new leader").not.toBeNull();
+      const w = await cluster.request(next!, { op: "propose", value: "new-leader-write" });
+      expect(w.error, String(w.error)).toBeUndefined();
+    } finally {
+      cluster.signal(old, "SIGCONT");
+    }
+    // It wakes up and its controller writes at once, as leader of its old term.
+    const stale = await cluster.request(old, { op: "proposeFenced", value: "fenced-stale", fenceTerm: term });
+    expect(stale.error, "a deposed leader's fenced write must not be acknowledged").toBeDefined();
+    expect(["FencedError", "OutcomeUnknownError"]).toContain(stale.kind);
+    // Whatever it saw when it woke, the write never lands anywhere.
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await cluster.request(next!, { op: "propose", value: "after" });
+    expect(after.error, String(after.error)).toBeUndefined();
+    for (const id of cluster.ids()) {
+      let dump: Record<string, unknown> = {};
+      for (let attempt = 0; attempt < 50; attempt++) {
+        dump = await cluster.request(id, { op: "dump" });
+        if (!dump.error && (dump.values as string[]).includes("after")) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const values = dump.values as string[];
+      expect(values).toContain("fenced-ok");
+      expect(values).toContain("new-leader-write");
+      expect(values).not.toContain("fenced-stale");
+    }
+    // And once it follows, a fenced write for the old term is refused outright.
+    const again = await cluster.request(old, { op: "proposeFenced", value: "fenced-again", fenceTerm: term });
+    expect(again.kind).toBe("FencedError");
+  });
+
   it("a member added to a cluster holding 150 MiB of live data catches up by a chunked snapshot (killed mid-transfer once) and votes", async () => {
     const MiB = 1024 * 1024;
     cluster = new RaftProcessCluster({
