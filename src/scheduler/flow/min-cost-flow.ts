@@ -27,6 +27,8 @@ export interface SolveResult {
   unrouted: number;
   /** augmenting paths found in this solve (a measure of the work done) */
   augmentations: number;
+  /** Dijkstra runs in this solve */
+  phases: number;
 }
 
 /** Thrown when a change would make the problem ill-posed (negative capacity, unbalanced...). */
@@ -120,8 +122,10 @@ export class MinCostFlow {
     if (total !== 0) throw new FlowError(`supplies must balance, they sum to ${total}`);
     this.repair();
     let augmentations = 0;
+    let phases = 0;
     for (;;) {
       const path = this.shortestPaths();
+      phases++;
       if (!path) break;
       this.augment(path.sink, path.parent);
       augmentations++;
@@ -131,7 +135,7 @@ export class MinCostFlow {
     }
     let unrouted = 0;
     for (const e of this.excess) if (e > 0) unrouted += e;
-    return { cost: this.totalCost(), unrouted, augmentations };
+    return { cost: this.totalCost(), unrouted, augmentations, phases };
   }
 
   // ------------------------------------------------------------------ internals

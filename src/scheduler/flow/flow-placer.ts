@@ -1,0 +1,361 @@
+// FlowPlacer: a batch placer by min-cost flow, on the same framework
+// (filters, scores) as the greedy placer.
+//
+// One cycle, for the batch of pending pods the scheduler hands over:
+//  1. group the pods into equivalence classes (classes.ts) and run PreFilter,
+//     the filters and the scores once per class, on every node;
+//  2. turn the feasible nodes into arcs: per node, segments of increasing
+//     cost for the 1st, 2nd, next 2, ... pods of the class there, the cost
+//     being the weighted score the pod would lose there (100 per plugin per
+//     weight, less its score), with NodeResourcesLeastAllocated recomputed
+//     for k pods of the class and the owner spreading made convex; the
+//     capacity of a class's arcs to a node is how many of the class fit in
+//     what the node has free; an unscheduled arc per class, costlier for
+//     larger pods (a large pod left out is the worse loss);
+//  3. solve (network.ts, min-cost-flow.ts);
+//  4. verify every placement with the filters, largest pods first, each one
+//     assumed by the caller before the next (onPlaced): the network knows
+//     pod slots per node and pods per class, not the sum over classes of
+//     cpu and memory, so what no longer fits goes to the next round, on the
+//     snapshot that now counts what was placed;
+//  5. after the last round, what is left goes through the greedy placer,
+//     which places it if it fits anywhere or gives the same FitError (the
+//     same message) as the greedy scheduler would.
+// A class no node passes the filters for gets its FitError from the class
+// evaluation: the same plugins on the same nodes, so the same message.
+
+import type { FitError, Framework } from "../framework.js";
+import { GreedyPlacer, evaluate, type Placement, type Placer } from "../placer.js";
+import { CycleState, MAX_NODE_SCORE, type NodeInfo, type PodInfo, type Snapshot } from "../types.js";
+import { groupIntoClasses, type PodClass } from "./classes.js";
+import { FlowNetwork, type ClassInput, type NetworkInput, type Segment } from "./network.js";
+
+export interface FlowPlacerOptions {
+  /** Pods handed over per cycle at most (the scheduler's batch). */
+  maxBatch?: number;
+  /** Batches smaller than this go to the greedy placer (a single pod arriving alone). */
+  minBatch?: number;
+  /** Flow rounds before the greedy placer takes what is left. */
+  rounds?: number;
+  /** Keep the network between solves and re-solve from the last flow. */
+  incremental?: boolean;
+  random?: () => number;
+}
+
+/** What the last place() did, for benchmarks and logs. */
+export interface FlowStats {
+  pods: number;
+  classes: number;
+  rounds: number;
+  vertices: number;
+  arcs: number;
+  augmentations: number;
+  /** Dijkstra runs */
+  phases: number;
+  evaluateMs: number;
+  buildMs: number;
+  solveMs: number;
+  verifyMs: number;
+  placedByFlow: number;
+  /** Placements the filters refused at verification (moved to the next round). */
+  refused: number;
+  /** Pods the greedy placer took after the last round. */
+  greedyTail: number;
+  unschedulable: number;
+}
+
+/** Cost of leaving one pod of the smallest size unscheduled; larger pods cost up to 11x. */
+export const UNSCHEDULED_COST = 100_000;
+/** Added per pod of the same owner already on the node (convex spreading). */
+export const SPREAD_STEP = 50;
+const SPREAD_PLUGIN = "PodTopologySpread";
+const LEAST_ALLOCATED = "NodeResourcesLeastAllocated";
+/** Segment sizes: the 1st pod, the 2nd, then 2, 4, 8, and the rest. */
+const SEGMENTS = [1, 1, 2, 4, 8, Infinity];
+/** A node's arcs to the sink: one per pod up to 64, then the rest. */
+const NODE_SEGMENTS = [...new Array<number>(64).fill(1), Infinity];
+/** A pod past what a node fits of the batch's average pod. */
+const OVERCOMMIT_COST = 2 * MAX_NODE_SCORE;
+/** Costs are divided by this (score points) before the solve. */
+export const COST_QUANTUM = 5;
+
+interface ClassPlan {
+  cls: PodClass;
+  state: CycleState;
+  feasible: NodeInfo[];
+  /** Per feasible node: cost of each pod after the first k of the class there. */
+  byPlugin: Map<string, number[]>;
+  fitError?: FitError;
+  size: number;
+}
+
+export class FlowPlacer implements Placer {
+  readonly name = "flow";
+  readonly maxBatch: number;
+  private readonly minBatch: number;
+  private readonly rounds: number;
+  private readonly greedy: GreedyPlacer;
+  private readonly network: FlowNetwork;
+  private readonly weights: Map<string, number>;
+  private nextStart = 0;
+  lastStats: FlowStats | null = null;
+
+  constructor(
+    private readonly fw: Framework,
+    opts: FlowPlacerOptions = {},
+  ) {
+    this.maxBatch = opts.maxBatch ?? 10_000;
+    this.minBatch = opts.minBatch ?? 2;
+    this.rounds = opts.rounds ?? 3;
+    this.greedy = new GreedyPlacer(fw, opts.random);
+    this.network = new FlowNetwork(opts.incremental ?? true);
+    this.weights = new Map(fw.profile.score.map((s) => [s.plugin.name, s.weight]));
+  }
+
+  place(pods: PodInfo[], snapshot: Snapshot, onPlaced: (p: Placement) => void): void {
+    const stats: FlowStats = {
+      pods: pods.length,
+      classes: 0,
+      rounds: 0,
+      vertices: 0,
+      arcs: 0,
+      augmentations: 0,
+      phases: 0,
+      evaluateMs: 0,
+      buildMs: 0,
+      solveMs: 0,
+      verifyMs: 0,
+      placedByFlow: 0,
+      refused: 0,
+      greedyTail: 0,
+      unschedulable: 0,
+    };
+    this.lastStats = stats;
+    const report = (p: Placement) => {
+      if (p.node === null) stats.unschedulable++;
+      onPlaced(p);
+    };
+    if (pods.length < this.minBatch || snapshot.nodes.length === 0) {
+      this.greedy.place(pods, snapshot, report);
+      return;
+    }
+    let pending = pods;
+    for (let round = 0; round < this.rounds && pending.length > 0; round++) {
+      stats.rounds++;
+      pending = this.round(pending, snapshot, report, stats);
+    }
+    stats.greedyTail = pending.length;
+    this.greedy.place(pending, snapshot, report);
+  }
+
+  /** One solve over `pods`; returns the pods it could not place. */
+  private round(pods: PodInfo[], snapshot: Snapshot, onPlaced: (p: Placement) => void, stats: FlowStats): PodInfo[] {
+    const t0 = performance.now();
+    const classes = groupIntoClasses(pods);
+    stats.classes = Math.max(stats.classes, classes.length);
+    let maxCpu = 1;
+    let maxMem = 1;
+    for (const n of snapshot.nodes) {
+      maxCpu = Math.max(maxCpu, n.allocatable.milliCPU);
+      maxMem = Math.max(maxMem, n.allocatable.memory);
+    }
+    const plans: ClassPlan[] = [];
+    for (const cls of classes) {
+      const r = evaluate(this.fw, cls.rep, snapshot);
+      const size = Math.max(cls.rep.requests.milliCPU / maxCpu, cls.rep.requests.memory / maxMem);
+      if (r.fitError) {
+        for (const pod of cls.pods) onPlaced({ pod, node: null, fitError: r.fitError });
+        continue;
+      }
+      // runScoresByPlugin reruns the scores evaluate() just ran, split by plugin: the costs need
+      // them apart. With one feasible node evaluate() skips PreScore, and there is nothing to rank.
+      const byPlugin = r.feasible.length > 1 ? this.fw.runScoresByPlugin(r.state, cls.rep, r.feasible) : new Map<string, number[]>();
+      plans.push({ cls, state: r.state, feasible: r.feasible, byPlugin, size });
+    }
+    const avg = averageRequests(plans);
+    const input: NetworkInput = { classes: plans.map((p) => this.classInput(p)), nodes: new Map() };
+    for (const n of snapshot.nodes) input.nodes.set(n.name, this.nodeSegments(n, avg));
+    const t1 = performance.now();
+    stats.evaluateMs += t1 - t0;
+    const d = this.network.solve(input);
+    stats.buildMs += d.buildMs;
+    stats.solveMs += d.solveMs;
+    stats.vertices = d.vertices;
+    stats.arcs = d.arcs;
+    stats.augmentations += d.result.augmentations;
+    stats.phases += d.result.phases;
+
+    // Verify, largest pods first: they are the ones the small would strand.
+    const t2 = performance.now();
+    const left: PodInfo[] = [];
+    plans.sort((a, b) => b.size - a.size);
+    for (const plan of plans) {
+      const { cls } = plan;
+      const placed = d.placed.get(cls.key) ?? new Map<string, number>();
+      let i = 0;
+      for (const [nodeName, count] of placed) {
+        const node = snapshot.get(nodeName);
+        for (let k = 0; k < count && i < cls.pods.length; k++) {
+          const pod = cls.pods[i++]!;
+          if (node && this.fits(plan, pod, node, snapshot)) {
+            stats.placedByFlow++;
+            onPlaced({ pod, node: nodeName });
+          } else {
+            stats.refused++;
+            left.push(pod);
+          }
+        }
+      }
+      // Routed to the unscheduled arc (or to nodes left out of the network): another round, then greedy.
+      for (; i < cls.pods.length; i++) left.push(cls.pods[i]!);
+    }
+    stats.verifyMs += performance.now() - t2;
+    return left;
+  }
+
+  private fits(plan: ClassPlan, pod: PodInfo, node: NodeInfo, snapshot: Snapshot): boolean {
+    if (!plan.cls.sensitive) return this.fw.runFilters(plan.state, pod, node).code === "Success";
+    // Its verdict depends on pods placed since the class was evaluated: PreFilter again.
+    const state = new CycleState();
+    if (this.fw.runPreFilter(state, pod, snapshot).code !== "Success") return false;
+    return this.fw.runFilters(state, pod, node).code === "Success";
+  }
+
+  /** How many pods of the class fit in what the node has free (pods, cpu, memory). */
+  private countCapacity(cls: PodClass, node: NodeInfo): number {
+    const a = node.allocatable;
+    const u = node.requested;
+    const r = cls.rep.requests;
+    let cap = a.pods - u.pods;
+    if (r.milliCPU > 0) cap = Math.min(cap, Math.floor((a.milliCPU - u.milliCPU) / r.milliCPU));
+    if (r.memory > 0) cap = Math.min(cap, Math.floor((a.memory - u.memory) / r.memory));
+    cap = Math.min(cap, cls.pods.length);
+    if (cls.sensitive) cap = Math.min(cap, 1);
+    return Math.max(0, cap);
+  }
+
+  private classInput(plan: ClassPlan): ClassInput {
+    const { cls, feasible, byPlugin } = plan;
+    const count = cls.pods.length;
+    const spreads = byPlugin.has(SPREAD_PLUGIN) && !!cls.rep.ownerUid && !cls.rep.pod.spec.topologySpreadConstraints?.length;
+    const spreadWeight = spreads ? (this.weights.get(SPREAD_PLUGIN) ?? 0) : 0;
+    // Cost of the first pod on each node: what it loses against a perfect score, less the
+    // two parts recomputed per k below.
+    const base = new Array<number>(feasible.length).fill(0);
+    for (const [name, scores] of byPlugin) {
+      // Least allocated is priced on the node's arcs to the sink, spreading per k below.
+      if (name === LEAST_ALLOCATED || (name === SPREAD_PLUGIN && spreads)) continue;
+      const w = this.weights.get(name) ?? 0;
+      for (let i = 0; i < feasible.length; i++) base[i]! += w * (MAX_NODE_SCORE - Math.max(0, Math.min(MAX_NODE_SCORE, scores[i]!)));
+    }
+    const nodes: ClassInput["nodes"] = [];
+    const candidates: { i: number; cap: number; first: number }[] = [];
+    for (let i = 0; i < feasible.length; i++) {
+      const cap = this.countCapacity(cls, feasible[i]!);
+      if (cap > 0) candidates.push({ i, cap, first: base[i]! + spreadCost(cls.rep, feasible[i]!, 0, spreadWeight) });
+    }
+    // Keep the cheapest nodes with room for the class a few times over (ties in a
+    // rotating order, so that classes of equal cost do not all crowd the same nodes).
+    const n = candidates.length;
+    const start = n === 0 ? 0 : this.nextStart++ % n;
+    const order = candidates.map((c, j) => ({ c, rot: (j - start + n) % n }));
+    order.sort((a, b) => a.c.first - b.c.first || a.rot - b.rot);
+    let room = 0;
+    const minNodes = Math.min(n, 2 * count + 16);
+    for (let j = 0; j < order.length; j++) {
+      if (j >= minNodes && room >= 2 * count + 8) break;
+      const { i, cap } = order[j]!.c;
+      room += cap;
+      const node = feasible[i]!;
+      const segments = spreadWeight
+        ? convexSegments(cap, (k) => quantize(base[i]! + spreadCost(cls.rep, node, k, spreadWeight)))
+        : [{ cap, cost: quantize(base[i]!) }];
+      nodes.push({ node: node.name, segments });
+    }
+    const unscheduledCost = Math.round((UNSCHEDULED_COST * (1 + 10 * Math.min(1, plan.size))) / COST_QUANTUM);
+    return { key: cls.key, supply: count, unscheduledCost, nodes };
+  }
+
+  /**
+   * A node's arcs to the sink: the j-th pod placed there costs what
+   * NodeResourcesLeastAllocated (its formula) loses with j pods of the batch's
+   * average size on top of what the node has; past the number of such pods
+   * that fit, a steep price (the network does not know which classes will
+   * come, so the estimate is soft: verification has the last word).
+   */
+  private nodeSegments(node: NodeInfo, avg: Averages): Segment[] {
+    const a = node.allocatable;
+    const u = node.requested;
+    const slots = Math.max(0, a.pods - u.pods);
+    let fit = slots;
+    if (avg.milliCPU > 0) fit = Math.min(fit, Math.floor((a.milliCPU - u.milliCPU) / avg.milliCPU));
+    if (avg.memory > 0) fit = Math.min(fit, Math.floor((a.memory - u.memory) / avg.memory));
+    fit = Math.max(0, fit);
+    const w = this.weights.get(LEAST_ALLOCATED) ?? 0;
+    const cost = (j: number) => {
+      const cpu = least(node.nonZeroRequested.milliCPU + (j + 1) * avg.nzMilliCPU, a.milliCPU);
+      const mem = least(node.nonZeroRequested.memory + (j + 1) * avg.nzMemory, a.memory);
+      return quantize(w * (MAX_NODE_SCORE - Math.floor((cpu + mem) / 2)));
+    };
+    // One arc per pod (equal prices merged): the node's price must rise pod by pod for
+    // the flow to even out the load as the greedy placer's least-allocated score does.
+    const segs = convexSegments(fit, cost, NODE_SEGMENTS);
+    if (slots > fit) segs.push({ cap: slots - fit, cost: quantize(OVERCOMMIT_COST) });
+    return segs;
+  }
+}
+
+interface Averages {
+  milliCPU: number;
+  memory: number;
+  nzMilliCPU: number;
+  nzMemory: number;
+}
+
+function averageRequests(plans: ClassPlan[]): Averages {
+  const sum = { milliCPU: 0, memory: 0, nzMilliCPU: 0, nzMemory: 0 };
+  let n = 0;
+  for (const { cls } of plans) {
+    const k = cls.pods.length;
+    n += k;
+    sum.milliCPU += k * cls.rep.requests.milliCPU;
+    sum.memory += k * cls.rep.requests.memory;
+    sum.nzMilliCPU += k * cls.rep.nonZero.milliCPU;
+    sum.nzMemory += k * cls.rep.nonZero.memory;
+  }
+  if (n === 0) return sum;
+  return { milliCPU: sum.milliCPU / n, memory: sum.memory / n, nzMilliCPU: sum.nzMilliCPU / n, nzMemory: sum.nzMemory / n };
+}
+
+/** Arcs of sizes 1, 1, 2, 4, ..., the rest; each priced as its last unit, so prices grow with k (convex). */
+function convexSegments(cap: number, costOf: (k: number) => number, sizes: readonly number[] = SEGMENTS): Segment[] {
+  const segs: Segment[] = [];
+  let k = 0;
+  for (let s = 0; s < sizes.length && k < cap; s++) {
+    const size = s === sizes.length - 1 ? cap - k : Math.min(sizes[s]!, cap - k);
+    const cost = costOf(k + size - 1);
+    // Merge equal prices: fewer arcs, same network.
+    const last = segs[segs.length - 1];
+    if (last && last.cost === cost) last.cap += size;
+    else segs.push({ cap: size, cost });
+    k += size;
+  }
+  return segs;
+}
+
+/** Owner spreading: each pod of the owner already on the node (or placed there before in this batch) adds SPREAD_STEP. */
+function spreadCost(pod: PodInfo, node: NodeInfo, k: number, weight: number): number {
+  if (!weight || !pod.ownerUid) return 0;
+  const onNode = (node.ownerCounts.get(pod.ownerUid) ?? 0) + k;
+  return weight * Math.min(MAX_NODE_SCORE * 20, SPREAD_STEP * onNode);
+}
+
+/** Coarser costs, fewer distinct path lengths, fewer Dijkstra phases. */
+function quantize(cost: number): number {
+  return Math.round(cost / COST_QUANTUM);
+}
+
+function least(requested: number, capacity: number): number {
+  if (capacity === 0 || requested > capacity) return 0;
+  return ((capacity - requested) * MAX_NODE_SCORE) / capacity;
+}
