@@ -248,6 +248,8 @@ describe("pinctl get", () => {
     expect(y).toMatchObject({ kind: "Service", metadata: { name: "web" } });
     expect(pinctl("get", "deploy,svc", "-o", "name")).toEqual({ code: 0, stdout: "deployment.apps/web\nservice/web\n", stderr: "" });
     expect(pinctl("get", "cm", "-l", "nothing=here").stderr).toBe("No resources found in default namespace.\n");
+    expect(pinctl("get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}")).toEqual({ code: 0, stdout: "pinsetter/busybox:2", stderr: "" });
+    expect(pinctl("get", "svc,deploy", "-o", "jsonpath={range .items[*]}{.kind}/{.metadata.name}{\"\\n\"}{end}").stdout).toBe("Service/web\nDeployment/web\n");
   });
 
   it("says what is missing in one line and exits 1", () => {

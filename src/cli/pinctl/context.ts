@@ -6,7 +6,7 @@ import { loadClusterConfig, resolveConfigPath, type ClusterConfig } from "../../
 import { EtcdClient } from "../../client/etcd-client.js";
 import { UserError } from "../errors.js";
 
-export type OutputFormat = "table" | "wide" | "json" | "yaml" | "name";
+export type OutputFormat = "table" | "wide" | "json" | "yaml" | "name" | "jsonpath";
 
 export interface GlobalOptions {
   server?: string;
@@ -23,6 +23,8 @@ export interface PinctlContext {
   /** API server URLs (http://<host>:<apiPort> of every master, or --server) for the resource commands. */
   apiServers: string[];
   token: string | undefined;
+  /** The template of -o jsonpath=TEMPLATE (output is then "jsonpath"). */
+  jsonpath?: string;
   /** Bearer token for the API (the cluster token, whatever the store's clientAuth). */
   apiToken: string | undefined;
   output: OutputFormat;
@@ -32,8 +34,9 @@ export interface PinctlContext {
 const FORMATS: OutputFormat[] = ["table", "wide", "json", "yaml", "name"];
 
 export function resolveContext(opts: GlobalOptions): PinctlContext {
-  const output = (opts.output ?? "table") as OutputFormat;
-  if (!FORMATS.includes(output)) throw new UserError(`unknown output format "${opts.output}"; use one of ${FORMATS.join(", ")}`);
+  const jsonpath = opts.output?.startsWith("jsonpath=") ? opts.output.slice("jsonpath=".length) : undefined;
+  const output = (jsonpath !== undefined ? "jsonpath" : (opts.output ?? "table")) as OutputFormat;
+  if (jsonpath === undefined && !FORMATS.includes(output)) throw new UserError(`unknown output format "${opts.output}"; use one of ${FORMATS.join(", ")}, jsonpath=TEMPLATE`);
   let config: ClusterConfig | null = null;
   const path = resolveConfigPath({ path: opts.config });
   if (opts.config || process.env.PINSETTER_CONFIG || existsSync(path.path)) {
@@ -52,7 +55,7 @@ export function resolveContext(opts: GlobalOptions): PinctlContext {
   }
   const token = opts.token ?? process.env.PINSETTER_TOKEN ?? (config && config.clientAuth === "token" ? config.token : undefined);
   const apiToken = opts.token ?? process.env.PINSETTER_TOKEN ?? config?.token;
-  return { config, endpoints, apiServers, token, apiToken, output, namespace: opts.namespace ?? "default" };
+  return { config, endpoints, apiServers, token, apiToken, ...(jsonpath !== undefined ? { jsonpath } : {}), output, namespace: opts.namespace ?? "default" };
 }
 
 export function storeClient(ctx: PinctlContext, timeoutMs = 10_000): EtcdClient {

@@ -13,6 +13,7 @@ import type { OutputFormat } from "./context.js";
 import { fetchTable, TABLE_ACCEPT, type Selectors } from "./fetch.js";
 import { isNotFound, notFoundError, nsFor, objectName, runKube, type KubeCommandContext } from "./kube.js";
 import { kubectlJson, kubectlYaml } from "./encode.js";
+import { renderJsonPath } from "./jsonpath.js";
 import { alignColumns, columnWidths, isTable, padRow, tableCells, type Table } from "./printer.js";
 
 export interface GetOptions {
@@ -35,8 +36,13 @@ export function listObject(items: KubeObject[]): Record<string, unknown> {
   return { apiVersion: "v1", kind: "List", items, metadata: { resourceVersion: "" } };
 }
 
-export function printObjects(format: OutputFormat, objects: { info: ResourceInfo; obj: KubeObject }[], single: boolean): void {
+export function printObjects(format: OutputFormat, objects: { info: ResourceInfo; obj: KubeObject }[], single: boolean, jsonpath?: string): void {
   const typedObjects = objects.map(({ info, obj }) => typed(info, obj));
+  if (format === "jsonpath") {
+    const value = single && typedObjects.length === 1 ? typedObjects[0] : listObject(typedObjects);
+    process.stdout.write(renderJsonPath(jsonpath ?? "", value));
+    return;
+  }
   if (format === "name") {
     for (const { info, obj } of objects) process.stdout.write(`${objectName(info, obj.metadata.name ?? "")}\n`);
     return;
@@ -108,11 +114,11 @@ async function get(ctx: KubeCommandContext, args: string[], opts: GetOptions): P
     return watch(ctx, info, names[0], sel, opts);
   }
 
-  if (ctx.output === "json" || ctx.output === "yaml" || ctx.output === "name") {
+  if (ctx.output === "json" || ctx.output === "yaml" || ctx.output === "name" || ctx.output === "jsonpath") {
     const { found, missing } = await getObjects(ctx, refs, kinds, sel, all);
     const single = refs.length === 1;
     if (found.length > 0 || ctx.output !== "name") {
-      if (!(single && found.length === 0)) printObjects(ctx.output, found, single);
+      if (!(single && found.length === 0)) printObjects(ctx.output, found, single, ctx.jsonpath);
     }
     for (const err of missing) process.stderr.write(`Error: ${err.message}\n`);
     if (missing.length > 0) process.exitCode = 1;
@@ -183,13 +189,13 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
   if (!resourceVersion) {
     const list = await ctx.client.list(info, { ...(namespace ? { namespace } : {}), ...watchSel });
     resourceVersion = list.metadata.resourceVersion ?? "";
-    if (!tableMode && !opts.watchOnly) for (const obj of list.items) printEvent(ctx.output, info, obj);
+    if (!tableMode && !opts.watchOnly) for (const obj of list.items) printEvent(ctx.output, info, obj, ctx.jsonpath);
   }
 
   const onEvent = async (ev: WatchEvent) => {
     const obj = ev.object;
     if (ev.type === "BOOKMARK") return;
-    if (!tableMode) return printEvent(ctx.output, info, obj);
+    if (!tableMode) return printEvent(ctx.output, info, obj, ctx.jsonpath);
     // The server rendered the event's object as a Table row: print it as it was then.
     if (isTable(obj)) {
       if (obj.rows.length > 0) printRows(obj);
@@ -246,9 +252,10 @@ async function watch(ctx: KubeCommandContext, info: ResourceInfo, name: string |
   }
 }
 
-function printEvent(format: OutputFormat, info: ResourceInfo, obj: KubeObject): void {
+function printEvent(format: OutputFormat, info: ResourceInfo, obj: KubeObject, jsonpath?: string): void {
   const o = typed(info, obj);
-  if (format === "name") process.stdout.write(`${objectName(info, obj.metadata.name ?? "")}\n`);
+  if (format === "jsonpath") process.stdout.write(renderJsonPath(jsonpath ?? "", o));
+  else if (format === "name") process.stdout.write(`${objectName(info, obj.metadata.name ?? "")}\n`);
   else if (format === "json") process.stdout.write(kubectlJson(o));
   else process.stdout.write(`---\n${kubectlYaml(o)}`);
 }
