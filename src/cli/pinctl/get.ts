@@ -130,17 +130,13 @@ async function get(ctx: KubeCommandContext, args: string[], opts: GetOptions): P
   let printed = 0;
   for (const { info, table } of tables) {
     if (table.rows.length === 0) continue;
-    const lines = alignColumns(
-      (() => {
-        const { header, rows } = tableCells(table, {
-          wide,
-          withNamespace: all && info.namespaced,
-          showLabels: opts.showLabels === true,
-          ...(kindPrefix ? { kindPrefix: `${info.singular}${info.group ? `.${info.group}` : ""}` } : {}),
-        });
-        return opts.headers === false ? rows : [header, ...rows];
-      })(),
-    );
+    const { header, rows } = tableCells(table, {
+      wide,
+      withNamespace: all && info.namespaced,
+      showLabels: opts.showLabels === true,
+      ...(kindPrefix ? { kindPrefix: `${info.singular}${info.group ? `.${info.group}` : ""}` } : {}),
+    });
+    const lines = alignColumns(opts.headers === false ? rows : [header, ...rows]);
     if (printed > 0) process.stdout.write("\n");
     process.stdout.write(`${lines.join("\n")}\n`);
     printed++;
