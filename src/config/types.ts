@@ -76,6 +76,20 @@ export interface AutoscalingSettings {
   syncPeriodSeconds: number;
 }
 
+/** Which placer the default scheduler uses (issue 12). */
+export type PlacerKind = "greedy" | "flow";
+export const PLACER_KINDS: readonly PlacerKind[] = ["greedy", "flow"];
+
+/** The scheduler on the leader master (issue 12), resolved. */
+export interface SchedulerSettings {
+  /** The default scheduler's placer: "greedy" (one pod at a time) or "flow" (a batch by min-cost flow; a pod alone still goes greedy). */
+  placer: PlacerKind;
+  /** Pods handed to the flow placer per cycle at most. */
+  batchSize: number;
+  /** Pods with this spec.schedulerName are placed by a second scheduler that always uses the flow placer; "" for none. */
+  flowSchedulerName: string;
+}
+
 export interface MasterConfig {
   name: string;
   host: string;
@@ -120,6 +134,8 @@ export interface ClusterConfig {
   store: StoreSettings;
   nodeLifecycle: NodeLifecycleSettings;
   autoscaling: AutoscalingSettings;
+  /** Optional so that configs built in code before issue 12 stay valid: absent means CONFIG_DEFAULTS.scheduler. */
+  scheduler?: SchedulerSettings;
   masters: MasterConfig[];
   nodes: NodeConfig[];
 }
@@ -143,6 +159,7 @@ export interface ClusterConfigFile {
   store?: { retainMinutes?: number };
   nodeLifecycle?: Partial<NodeLifecycleSettings>;
   autoscaling?: Partial<AutoscalingSettings>;
+  scheduler?: Partial<SchedulerSettings>;
   masters: MasterConfig[];
   nodes?: {
     name: string;
@@ -175,6 +192,7 @@ export const CONFIG_DEFAULTS = {
     unhealthyZoneThreshold: 0.55,
   },
   autoscaling: { metricsScrapeIntervalSeconds: 5, syncPeriodSeconds: 5 },
+  scheduler: { placer: "greedy" as PlacerKind, batchSize: 1000, flowSchedulerName: "flow-scheduler" },
   capacity: { cpu: "2", memory: "4Gi", pods: 110 },
 } as const;
 

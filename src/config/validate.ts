@@ -23,6 +23,8 @@ import {
   type StoreSettings,
   type NodeLifecycleSettings,
   type AutoscalingSettings,
+  PLACER_KINDS,
+  type SchedulerSettings,
 } from "./types.js";
 
 /** One problem in the config. `path` is the field ("masters[1].raftPort"), "" for the file as a whole. */
@@ -63,8 +65,9 @@ export function formatConfigErrors(file: string, errors: readonly ConfigFieldErr
 // Field readers. Each records what is wrong and returns undefined for a value
 // that is missing or invalid, so that one pass collects every error.
 
-const TOP_FIELDS = ["clusterName", "dataDir", "token", "clientAuth", "raft", "store", "nodeLifecycle", "autoscaling", "masters", "nodes"] as const;
+const TOP_FIELDS = ["clusterName", "dataDir", "token", "clientAuth", "raft", "store", "nodeLifecycle", "autoscaling", "scheduler", "masters", "nodes"] as const;
 const AUTOSCALING_FIELDS = ["metricsScrapeIntervalSeconds", "syncPeriodSeconds"] as const;
+const SCHEDULER_FIELDS = ["placer", "batchSize", "flowSchedulerName"] as const;
 const RAFT_FIELDS = [
   "heartbeatMs",
   "electionTimeoutMs",
@@ -387,6 +390,38 @@ function readAutoscaling(r: Reader, raw: unknown): AutoscalingSettings | undefin
   return ok ? settings : undefined;
 }
 
+function readScheduler(r: Reader, raw: unknown): SchedulerSettings | undefined {
+  const p = "scheduler";
+  const obj = raw === undefined ? {} : r.object(raw, p, SCHEDULER_FIELDS);
+  if (obj === undefined) return undefined;
+  const d = CONFIG_DEFAULTS.scheduler;
+  let ok = true;
+  const settings: SchedulerSettings = { placer: d.placer, batchSize: d.batchSize, flowSchedulerName: d.flowSchedulerName };
+  if (obj.placer !== undefined) {
+    if (typeof obj.placer === "string" && (PLACER_KINDS as readonly string[]).includes(obj.placer)) settings.placer = obj.placer as SchedulerSettings["placer"];
+    else {
+      r.error(`${p}.placer`, `must be one of ${PLACER_KINDS.map((k) => JSON.stringify(k)).join(", ")}`);
+      ok = false;
+    }
+  }
+  if (obj.batchSize !== undefined) {
+    if (typeof obj.batchSize === "number" && Number.isInteger(obj.batchSize) && obj.batchSize >= 1 && obj.batchSize <= 100_000) settings.batchSize = obj.batchSize;
+    else {
+      r.error(`${p}.batchSize`, "must be an integer from 1 to 100000");
+      ok = false;
+    }
+  }
+  if (obj.flowSchedulerName !== undefined) {
+    if (typeof obj.flowSchedulerName === "string" && (obj.flowSchedulerName === "" || MEMBER_NAME_RE.test(obj.flowSchedulerName))) {
+      settings.flowSchedulerName = obj.flowSchedulerName;
+    } else {
+      r.error(`${p}.flowSchedulerName`, 'must be a DNS label (e.g. "flow-scheduler") or "" for none');
+      ok = false;
+    }
+  }
+  return ok ? settings : undefined;
+}
+
 interface Listener {
   host: string;
   port: number;
@@ -570,6 +605,7 @@ export function parseClusterConfig(raw: unknown, configPath: string): ParseConfi
   const store = readStore(r, root.store);
   const nodeLifecycle = readNodeLifecycle(r, root.nodeLifecycle);
   const autoscaling = readAutoscaling(r, root.autoscaling);
+  const scheduler = readScheduler(r, root.scheduler);
 
   const listeners: Listener[] = [];
   const mastersRaw = r.array(root, "masters", "");
@@ -596,6 +632,7 @@ export function parseClusterConfig(raw: unknown, configPath: string): ParseConfi
       store: must(store, "store"),
       nodeLifecycle: must(nodeLifecycle, "nodeLifecycle"),
       autoscaling: must(autoscaling, "autoscaling"),
+      scheduler: must(scheduler, "scheduler"),
       masters: must(masters, "masters"),
       nodes: must(nodes, "nodes"),
     },

@@ -6,11 +6,14 @@ import { startControllers } from "../controllers/index.js";
 import { startHpaController } from "../controllers/hpa/controller.js";
 import { startNodeLifecycleController } from "../controllers/node-lifecycle/index.js";
 import { startScheduler } from "../scheduler/index.js";
+import { defaultSchedulerPlacer, flowSchedulerOptions } from "../scheduler/flow/select.js";
 import type { LeaderLoopStarter } from "./leader-loops.js";
 
 export function leaderLoopStarters(config: ClusterConfig): LeaderLoopStarter[] {
   return [
-    { name: "scheduler", start: ({ client, logger }) => startScheduler({ client, logger }) },
+    { name: "scheduler", start: ({ client, logger }) => startScheduler({ client, logger, ...defaultSchedulerPlacer(config.scheduler) }) },
+    // Pods with spec.schedulerName "flow-scheduler" (config scheduler.flowSchedulerName): batches by min-cost flow (issue 12).
+    ...flowSchedulerStarters(config),
     { name: "controllers", start: ({ client, logger }) => startControllers({ client, logger }) },
     { name: "node-lifecycle", start: ({ client, logger }) => startNodeLifecycleController({ client, logger, settings: config.nodeLifecycle }) },
     {
@@ -18,4 +21,10 @@ export function leaderLoopStarters(config: ClusterConfig): LeaderLoopStarter[] {
       start: ({ client, logger }) => startHpaController({ client, logger, syncPeriodMs: config.autoscaling.syncPeriodSeconds * 1000 }),
     },
   ];
+}
+
+function flowSchedulerStarters(config: ClusterConfig): LeaderLoopStarter[] {
+  const opts = flowSchedulerOptions(config.scheduler);
+  if (!opts) return [];
+  return [{ name: "flow-scheduler", start: ({ client, logger }) => startScheduler({ client, logger, ...opts }) }];
 }
