@@ -11,7 +11,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Event, Lease, Node, Pod } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
 import { LABELS } from "../../src/kubelet/runtime.js";
@@ -116,6 +116,13 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     await waitFor("the API server", async () => (await client.list("namespaces")).items.length > 0, 60_000, 300);
     node = startNode();
   }, 120_000);
+
+  afterEach((ctx) => {
+    // What the kubelet was doing when a test failed, for CI logs.
+    if (ctx.task.result?.state !== "fail") return;
+    const log = join(dir, "node.log");
+    if (existsSync(log)) process.stderr.write(`--- last node.log lines ---\n${readFileSync(log, "utf8").split("\n").slice(-40).join("\n")}\n`);
+  });
 
   afterAll(async () => {
     await stop(node);
@@ -340,7 +347,7 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
         const s = p.status?.containerStatuses?.[0];
         return s?.restartCount === 1 && s.state?.running ? s : null;
       },
-      30_000,
+      60_000,
     );
     expect(restarted.lastState?.terminated?.exitCode).toBe(137);
     const previous = await kubeletGet("/containerLogs/default/web-2/web?previous=true");
@@ -352,7 +359,7 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     await client.delete("pods", "default", "web-2", { gracePeriodSeconds: 0 });
     expect((await podContainers(uid)).some((c) => c.State === "running")).toBe(true);
     node = startNode();
-    await waitFor("stale containers removed", async () => (await podContainers(uid)).length === 0, 30_000);
+    await waitFor("stale containers removed", async () => (await podContainers(uid)).length === 0, 60_000);
     const log = readFileSync(join(dir, "node.log"), "utf8");
     expect(log).toContain("removing containers of a pod no longer bound here");
   }, 180_000);
