@@ -353,6 +353,17 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async runSandbox(spec: SandboxSpec): Promise<RuntimeContainer> {
+    try {
+      return await this.runSandboxOnce(spec);
+    } catch (err) {
+      // The pause image was removed under us (docker image prune): build it again, once.
+      if (statusCode(err) !== 404 || !/image/i.test((err as Error).message)) throw err;
+      await this.ensurePauseImage();
+      return this.runSandboxOnce(spec);
+    }
+  }
+
+  private async runSandboxOnce(spec: SandboxSpec): Promise<RuntimeContainer> {
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of spec.portBindings) {

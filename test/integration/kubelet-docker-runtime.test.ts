@@ -141,6 +141,21 @@ describe.skipIf(!hasDocker)("docker runtime", () => {
     await rt.removeContainer(sb.id);
   }, 60_000);
 
+  it("a pause image removed under a running kubelet is built again", async () => {
+    const image = `pinsetter/pause-test-${process.pid}:1`;
+    const own = new DockerRuntime({ nodeName: `${NODE}-p`, logger: pino({ level: "silent" }), pauseImage: image });
+    try {
+      await own.start();
+      await own.docker.getImage(image).remove();
+      const sb = await own.runSandbox({ podUid: "dddddddd-0000-0000-0000-000000000004", podNamespace: "default", podName: "pz", annotations: {}, attempt: 0, hostname: "pz", portBindings: [], hostNetwork: false, hostIP: HOST });
+      expect(sb.state).toBe("running");
+    } finally {
+      await own.close();
+      await removeNodeContainers(`${NODE}-p`);
+      await own.docker.getImage(image).remove().catch(() => undefined);
+    }
+  }, 60_000);
+
   it("Never pull of a missing image is ErrImageNeverPull; a pull without a registry is ErrImagePull", async () => {
     await expect(rt.ensureImage("pinsetter/does-not-exist:9", "Never")).rejects.toMatchObject({ reason: "ErrImageNeverPull" });
     await expect(rt.ensureImage("pinsetter/does-not-exist:9", "IfNotPresent")).rejects.toMatchObject({ reason: "ErrImagePull" });
