@@ -290,9 +290,11 @@ export class Scheduler {
       reason: "Unschedulable",
       message,
     };
-    const next = [...conditions.filter((c) => c.type !== "PodScheduled"), cond];
     try {
-      await this.opts.client.patch("pods", pod.metadata.namespace ?? "default", pod.metadata.name ?? "", { status: { conditions: next } }, "merge", {
+      // A strategic merge patch keyed by condition type (as kube-scheduler
+      // sends): only PodScheduled changes, so a condition another writer
+      // (the kubelet) set meanwhile is not overwritten by our stale copy.
+      await this.opts.client.patch("pods", pod.metadata.namespace ?? "default", pod.metadata.name ?? "", { status: { conditions: [cond] } }, "strategic", {
         subresource: "status",
       });
     } catch (err) {

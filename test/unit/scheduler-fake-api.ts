@@ -3,6 +3,8 @@
 // resourceVersion preconditions, merge patch, delete, create, and the
 // pods/binding subresource. Failures can be injected per verb.
 
+import { lookupResource } from "../../src/api/resources.js";
+import { strategicMergePatch } from "../../src/api/patch.js";
 import type { Binding, KubeObject, Pod, WatchEvent } from "../../src/api/types.js";
 import { KubeApiError, type KubeClient } from "../../src/client/kube-client.js";
 
@@ -71,10 +73,12 @@ export class FakeApi {
         if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) throw new KubeApiError(409, "Conflict", "stale");
         return this.put(resource, opts.subresource === "status" ? { ...cur, status: obj.status } : { ...obj, status: cur.status }, true);
       },
-      patch: async (resource: string, ns: string | undefined, name: string, patch: unknown) => {
+      patch: async (resource: string, ns: string | undefined, name: string, patch: unknown, type: string = "merge") => {
         const cur = this.get(resource, ns, name);
         if (!cur) throw new KubeApiError(404, "NotFound", "not found");
-        return this.put(resource, mergePatch(cur, patch) as Obj, true);
+        // Strategic patches merge lists by key (conditions by type), as the API server does.
+        const next = type === "strategic" ? strategicMergePatch(cur, patch, lookupResource(resource)!) : mergePatch(cur, patch);
+        return this.put(resource, next as Obj, true);
       },
       delete: async (resource: string, ns: string | undefined, name: string) => {
         const k = this.key(ns, name);

@@ -76,6 +76,18 @@ describe("scheduler loop", () => {
     await until("big bound", () => nodeOf("big") === "n2");
   });
 
+  test("PodScheduled=False leaves the pod's other conditions as they are", async () => {
+    const { api, s } = setup();
+    api.put("nodes", node("n1", { cpu: "1" }));
+    const big = pod("big", { cpu: "2" });
+    big.status = { conditions: [{ type: "Ready", status: "False", reason: "SetByAnother" }] };
+    api.put("pods", big);
+    await s.start();
+    await until("condition", () => api.get<Pod>("pods", "default", "big")?.status?.conditions?.some((c) => c.type === "PodScheduled") === true);
+    const types = api.get<Pod>("pods", "default", "big")!.status!.conditions!.map((c) => `${c.type}:${c.reason}`);
+    expect(types).toEqual(expect.arrayContaining(["Ready:SetByAnother", "PodScheduled:Unschedulable"]));
+  });
+
   test("assumed pods count before their binding is seen", async () => {
     const { api, s, nodeOf } = setup();
     api.put("nodes", node("n1", { cpu: "1" }));
