@@ -11,7 +11,7 @@ import type { LeaderLoopStarter } from "./leader-loops.js";
 
 export function leaderLoopStarters(config: ClusterConfig): LeaderLoopStarter[] {
   return [
-    { name: "scheduler", start: ({ client, logger }) => startScheduler({ client, logger, ...defaultSchedulerPlacer(config.scheduler) }) },
+    { name: "scheduler", start: ({ client, logger }) => startScheduler({ client, logger, ...defaultSchedulerPlacer(config.scheduler, logger) }) },
     // Pods with spec.schedulerName "flow-scheduler" (config scheduler.flowSchedulerName): batches by min-cost flow (issue 12).
     ...flowSchedulerStarters(config),
     { name: "controllers", start: ({ client, logger }) => startControllers({ client, logger }) },
@@ -24,7 +24,7 @@ export function leaderLoopStarters(config: ClusterConfig): LeaderLoopStarter[] {
 }
 
 function flowSchedulerStarters(config: ClusterConfig): LeaderLoopStarter[] {
-  const opts = flowSchedulerOptions(config.scheduler);
-  if (!opts) return [];
-  return [{ name: "flow-scheduler", start: ({ client, logger }) => startScheduler({ client, logger, ...opts }) }];
+  const name = flowSchedulerOptions(config.scheduler)?.schedulerName;
+  if (!name) return [];
+  return [{ name, start: ({ client, logger }) => startScheduler({ client, logger, ...flowSchedulerOptions(config.scheduler, logger)! }) }];
 }

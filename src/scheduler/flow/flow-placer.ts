@@ -24,6 +24,7 @@
 // A class no node passes the filters for gets its FitError from the class
 // evaluation: the same plugins on the same nodes, so the same message.
 
+import type { Logger } from "pino";
 import type { FitError, Framework } from "../framework.js";
 import { GreedyPlacer, evaluate, type Placement, type Placer } from "../placer.js";
 import { CycleState, MAX_NODE_SCORE, type NodeInfo, type PodInfo, type Snapshot } from "../types.js";
@@ -40,6 +41,8 @@ export interface FlowPlacerOptions {
   /** Keep the network between solves and re-solve from the last flow. */
   incremental?: boolean;
   random?: () => number;
+  /** Logs each batch placed by flow (debug for small batches, info from 100 pods). */
+  logger?: Logger;
 }
 
 /** What the last place() did, for benchmarks and logs. */
@@ -98,6 +101,7 @@ export class FlowPlacer implements Placer {
   private readonly network: FlowNetwork;
   private readonly weights: Map<string, number>;
   private nextStart = 0;
+  private readonly log: Logger | undefined;
   lastStats: FlowStats | null = null;
 
   constructor(
@@ -109,6 +113,7 @@ export class FlowPlacer implements Placer {
     this.rounds = opts.rounds ?? 3;
     this.greedy = new GreedyPlacer(fw, opts.random);
     this.network = new FlowNetwork(opts.incremental ?? true);
+    this.log = opts.logger?.child({ component: "flow-placer" });
     this.weights = new Map(fw.profile.score.map((s) => [s.plugin.name, s.weight]));
   }
 
@@ -146,6 +151,12 @@ export class FlowPlacer implements Placer {
     }
     stats.greedyTail = pending.length;
     this.greedy.place(pending, snapshot, report);
+    if (this.log) {
+      const ms = (x: number) => Math.round(x * 10) / 10;
+      const fields = { ...stats, evaluateMs: ms(stats.evaluateMs), buildMs: ms(stats.buildMs), solveMs: ms(stats.solveMs), verifyMs: ms(stats.verifyMs) };
+      if (pods.length >= 100) this.log.info(fields, "flow placement");
+      else this.log.debug(fields, "flow placement");
+    }
   }
 
   /** One solve over `pods`; returns the pods it could not place. */
@@ -295,7 +306,10 @@ export class FlowPlacer implements Placer {
     const cost = (j: number) => {
       const cpu = least(node.nonZeroRequested.milliCPU + (j + 1) * avg.nzMilliCPU, a.milliCPU);
       const mem = least(node.nonZeroRequested.memory + (j + 1) * avg.nzMemory, a.memory);
-      return quantize(w * (MAX_NODE_SCORE - Math.floor((cpu + mem) / 2)));
+      // Plus the share of pod slots taken: on nodes so large that a pod barely moves the
+      // cpu and memory scores, it still evens out the pod counts (greedy does it by random ties).
+      const slotsTaken = a.pods > 0 ? (MAX_NODE_SCORE * (u.pods + j + 1)) / a.pods : 0;
+      return quantize(w * (MAX_NODE_SCORE - Math.floor((cpu + mem) / 2)) + slotsTaken);
     };
     // One arc per pod (equal prices merged): the node's price must rise pod by pod for
     // the flow to even out the load as the greedy placer's least-allocated score does.
