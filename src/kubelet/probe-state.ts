@@ -40,8 +40,9 @@ export class ProbeState {
   constructor(
     readonly kind: ProbeKind,
     private readonly timing: Pick<ProbeTiming, "successThreshold" | "failureThreshold">,
+    initial: ProbeResult = initialResult(kind),
   ) {
-    this.result = initialResult(kind);
+    this.result = initial;
   }
 
   /** Feeds one outcome; true when the result changed. */

@@ -82,7 +82,7 @@ export class Prober {
 
   private startWorker(podUid: string, spec: Container, inst: RuntimeContainer, kind: ProbeKind, probe: Probe): void {
     const timing = probeTiming(probe, kind);
-    const w: Worker = { podUid, containerId: inst.id, kind, state: new ProbeState(kind, timing), timing, timer: null, stopped: false, probing: false };
+    const w: Worker = { podUid, containerId: inst.id, kind, state: new ProbeState(kind, timing, this.carriedOver(podUid, spec.name, inst.id, kind)), timing, timer: null, stopped: false, probing: false };
     this.workers.set(`${inst.id}/${kind}`, w);
     const started = Date.parse(inst.startedAt ?? "") || Date.now();
     const first = Math.max(0, started + timing.initialDelayMs - Date.now());
@@ -99,6 +99,21 @@ export class Prober {
       w.timer = setTimeout(() => void tick(), timing.periodMs);
     };
     w.timer = setTimeout(() => void tick(), first);
+  }
+
+  /**
+   * A restarted kubelet meets containers that were ready (or started) before:
+   * it keeps what the API status says for that very container until a probe
+   * says otherwise, so restarting the kubelet does not blip its pods out of
+   * their Services.
+   */
+  private carriedOver(podUid: string, name: string, containerId: string, kind: ProbeKind): ProbeResult {
+    const pod = this.pods.get(podUid)?.pod;
+    const st = pod?.status?.containerStatuses?.find((c) => c.name === name);
+    if (!st || !st.containerID?.endsWith(containerId)) return initialResult(kind);
+    if (kind === "readiness" && st.ready) return "success";
+    if (kind === "startup" && st.started) return "success";
+    return initialResult(kind);
   }
 
   private async runOnce(w: Worker, spec: Container, inst: RuntimeContainer, probe: Probe): Promise<void> {

@@ -210,6 +210,9 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     expect((await podContainers(uid)).map((c) => c.Id).sort()).toEqual(before);
     const after = await client.get<Pod>("pods", "default", "web-1");
     expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+    // Readiness carried over: the pod never left its Services during the restart.
+    const readyBefore = running.status!.conditions!.find((c) => c.type === "Ready")!;
+    expect(after.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True", lastTransitionTime: readyBefore.lastTransitionTime });
 
     // Deleting the pod stops its containers, then the kubelet removes the object.
     await client.delete("pods", "default", "web-1");

@@ -67,4 +67,26 @@ describe("prober", () => {
     expect(prober.result("c1", "liveness")).toBe("success");
     prober.stop();
   });
+
+  it("a restarted kubelet keeps a container's reported readiness until a probe says otherwise", async () => {
+    vi.useFakeTimers({ now: Date.parse("2026-01-01T00:10:00Z") });
+    let ok = true;
+    const { prober } = setup(() => ok);
+    const pod: Pod = {
+      metadata: { uid: "u1", name: "p", namespace: "default" },
+      spec: { containers: [{ name: "app", readinessProbe: { exec: { command: ["x"] }, periodSeconds: 5, failureThreshold: 1 } }] },
+      status: { containerStatuses: [{ name: "app", ready: true, restartCount: 0, image: "i", imageID: "i", containerID: "docker://c1" }] },
+    };
+    prober.sync(pod, podView([running("2026-01-01T00:00:00Z")]), "10.0.0.1");
+    expect(prober.result("c1", "readiness")).toBe("success");
+    ok = false;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(prober.result("c1", "readiness")).toBe("failure");
+    prober.stop();
+    // Another container instance does not inherit it.
+    const { prober: p2 } = setup(() => true);
+    p2.sync({ ...pod, status: { containerStatuses: [{ ...pod.status!.containerStatuses![0]!, containerID: "docker://other" }] } }, podView([running("2026-01-01T00:00:00Z")]), "10.0.0.1");
+    expect(p2.result("c1", "readiness")).toBe("failure");
+    p2.stop();
+  });
 });
