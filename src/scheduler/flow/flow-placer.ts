@@ -194,7 +194,7 @@ export class FlowPlacer implements Placer {
     stats.vertices = d.vertices;
     stats.arcs = d.arcs;
     stats.augmentations += d.result.augmentations;
-    stats.phases += d.result.phases;
+    stats.phases += d.phases;
 
     // Verify, largest pods first: they are the ones the small would strand.
     const t2 = performance.now();

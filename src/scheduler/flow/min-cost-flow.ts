@@ -27,8 +27,6 @@ export interface SolveResult {
   unrouted: number;
   /** augmenting paths found in this solve (a measure of the work done) */
   augmentations: number;
-  /** Dijkstra runs in this solve */
-  phases: number;
 }
 
 /** Thrown when a change would make the problem ill-posed (negative capacity, unbalanced...). */
@@ -47,6 +45,8 @@ export class MinCostFlow {
   /** Per-phase marks of the admissible-path search (see blockingFlow). */
   private mark = new Int32Array(0);
   private phase = 0;
+  /** Dijkstra runs in the last solve (a measure of the work done, beside augmentations). */
+  lastPhases = 0;
 
   /**
    * @param blocking route every zero-reduced-cost path after each Dijkstra
@@ -135,7 +135,8 @@ export class MinCostFlow {
     }
     let unrouted = 0;
     for (const e of this.excess) if (e > 0) unrouted += e;
-    return { cost: this.totalCost(), unrouted, augmentations, phases };
+    this.lastPhases = phases;
+    return { cost: this.totalCost(), unrouted, augmentations };
   }
 
   // ------------------------------------------------------------------ internals

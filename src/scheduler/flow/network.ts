@@ -43,6 +43,8 @@ export interface Decoded {
   /** class key -> pods left on the unscheduled arc */
   unscheduled: Map<string, number>;
   result: SolveResult;
+  /** Dijkstra runs of the solve */
+  phases: number;
   vertices: number;
   arcs: number;
   solveMs: number;
@@ -158,6 +160,6 @@ export class FlowNetwork {
       placed.set(c.key, m);
       unscheduled.set(c.key, mcf.flow(c.unscheduled));
     }
-    return { placed, unscheduled, result, vertices: mcf.nodeCount, arcs: mcf.arcCount, solveMs: t2 - t1, buildMs: t1 - t0 };
+    return { placed, unscheduled, result, phases: mcf.lastPhases, vertices: mcf.nodeCount, arcs: mcf.arcCount, solveMs: t2 - t1, buildMs: t1 - t0 };
   }
 }
