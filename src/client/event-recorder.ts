@@ -73,7 +73,8 @@ export class EventRecorder {
     const objKey = `${obj.kind}/${meta.namespace ?? ""}/${meta.name}/${meta.uid ?? ""}`;
     const key = `${objKey}/${type}/${reason}/${message}/${this.component}/${this.host ?? ""}`;
     const nowMs = this.o.now();
-    const now = new Date(nowMs).toISOString();
+    // metav1.Time: RFC 3339 in whole seconds, as Kubernetes writes it.
+    const now = new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z");
     let agg = this.records.get(key);
     if (agg) {
       agg.count++;
