@@ -19,6 +19,12 @@ export interface InformerOptions extends Pick<ListOptions, "namespace" | "labelS
   /** Delay before re-establishing a failed list or watch (doubles up to 5 s). */
   retryMs?: number;
   onError?(err: Error): void;
+  /**
+   * Restart a watch that delivered nothing (no event, no bookmark) for this
+   * long: a master cut off by a partition leaves the stream open and silent.
+   * Use a few times the API server's bookmark interval. Off when unset.
+   */
+  idleTimeoutMs?: number;
 }
 
 export function objectKey(obj: Pick<KubeObject, "metadata">): string {
@@ -34,6 +40,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   private synced = false;
   private syncWaiters: (() => void)[] = [];
   private lastResourceVersion = "";
+  /** When the current watch last delivered anything (for idleTimeoutMs). */
+  private lastActivity = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
 
@@ -59,6 +68,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.running = false;
     this.watchHandle?.stop();
     this.watchHandle = null;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
   }
@@ -123,6 +134,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       (e) => this.apply(e),
     );
     this.watchHandle = handle;
+    this.watchIdle(handle);
     void handle.done.then((err) => {
       if (!this.running || this.watchHandle !== handle) return;
       if (err instanceof KubeApiError && err.gone) {
@@ -147,7 +159,23 @@ export class Informer<T extends KubeObject = KubeObject> {
     }, delay);
   }
 
+  /** Ends `handle` when it stays silent past idleTimeoutMs; its done handler then watches again. */
+  private watchIdle(handle: WatchHandle): void {
+    const idle = this.opts.idleTimeoutMs;
+    if (!idle) return;
+    this.lastActivity = Date.now();
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = setInterval(() => {
+      if (this.watchHandle !== handle) return;
+      if (Date.now() - this.lastActivity > idle) {
+        this.opts.onError?.(new Error(`watch of ${this.resource} silent for ${idle} ms; watching again`));
+        handle.stop();
+      }
+    }, Math.max(100, Math.floor(idle / 3)));
+  }
+
   private apply(e: WatchEvent<T>): void {
+    this.lastActivity = Date.now();
     const rv = e.object?.metadata?.resourceVersion;
     if (rv) this.lastResourceVersion = rv;
     if (e.type === "BOOKMARK") return;
