@@ -61,6 +61,12 @@ export interface KubeletOptions {
   events?: boolean;
 }
 
+/**
+ * A pod watch silent this long is started again: the API server sends a
+ * bookmark every 10 s, so silence means a master cut off by a partition.
+ */
+export const WATCH_IDLE_TIMEOUT_MS = 35_000;
+
 export class Kubelet implements KubeletEndpoints {
   readonly nodeName: string;
   readonly client: KubeClient;
@@ -120,6 +126,7 @@ export class Kubelet implements KubeletEndpoints {
       new Informer<Pod>(this.client, "pods", {
         fieldSelector: `spec.nodeName=${opts.nodeName}`,
         onError: (err) => this.log.warn({ err: err.message }, "pod watch failed; retrying"),
+        idleTimeoutMs: WATCH_IDLE_TIMEOUT_MS,
       });
     this.informer.addHandlers({
       onAdd: (pod) => this.podChanged(pod),

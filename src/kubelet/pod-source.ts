@@ -50,7 +50,8 @@ export class SharedPodSource {
   private readonly nodes = new Map<string, NodePods>();
 
   constructor(client: KubeClient, onError?: (err: Error) => void) {
-    this.informer = new Informer<Pod>(client, "pods", onError ? { onError } : {});
+    // Same idle limit as a node's own watch (kubelet.ts WATCH_IDLE_TIMEOUT_MS).
+    this.informer = new Informer<Pod>(client, "pods", { idleTimeoutMs: 35_000, ...(onError ? { onError } : {}) });
     this.informer.addHandlers({
       onAdd: (pod) => this.route(undefined, pod),
       onUpdate: (old, pod) => this.route(old, pod),
