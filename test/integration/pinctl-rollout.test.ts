@@ -196,6 +196,22 @@ describe("pinctl rollout with the deployment controller", () => {
     expect(pinctl("rollout", "history", "deployment/web").stdout).toMatch(/\n4\s+first\n\n$/);
   });
 
+  it("drains a node: its pods come back on the other one; uncordon; label", async () => {
+    const onNode = (node: string) => pinctl("get", "pods", "-l", "app=web", "--field-selector", `spec.nodeName=${node}`, "-o", "name").stdout.trim().split("\n").filter(Boolean);
+    const node = onNode("rollout-0").length > 0 ? "rollout-0" : "rollout-1";
+    const other = node === "rollout-0" ? "rollout-1" : "rollout-0";
+    const drained = pinctl("drain", node, "--ignore-daemonsets");
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toMatch(new RegExp(`^node/${node} cordoned\n[\\s\\S]*node/${node} drained\n$`));
+    expect(pinctl("get", "node", node).stdout).toMatch(/Ready,SchedulingDisabled/);
+    expect(pinctl("rollout", "status", "deployment/web", "--timeout", "60s").code).toBe(0);
+    await until("every pod on the other node", () => onNode(node).length === 0 && onNode(other).length === 3);
+    expect(pinctl("uncordon", node).stdout).toBe(`node/${node} uncordoned\n`);
+    expect(pinctl("label", "deployment", "web", "team=blue").stdout).toBe("deployment.apps/web labeled\n");
+    expect(pinctl("label", "deployment/web", "team=red")).toMatchObject({ code: 1, stderr: "Error: 'team' already has a value (blue), and --overwrite is false\n" });
+    expect(pinctl("get", "deploy", "-l", "team=blue", "-o", "name").stdout).toBe("deployment.apps/web\n");
+  });
+
   it("set image starts a rollout to the new image", async () => {
     expect(pinctl("set", "image", "deployment/web", "web=pinsetter/busybox:3")).toEqual({ code: 0, stdout: "deployment.apps/web image updated\n", stderr: "" });
     expect(pinctl("rollout", "status", "deployment/web", "--timeout", "60s").code).toBe(0);
