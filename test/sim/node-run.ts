@@ -105,7 +105,18 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   const faults = root.fork("faults");
   const clients = root.fork("clients");
   const clock = new VirtualClock();
-  const net = new MemoryNetwork({ wire: false, schedule: (fn) => clock.setTimeout(fn, 1) });
+  // Deliveries take 1 virtual ms (FIFO per link); some batches are lost, as
+  // queued messages are when a connection drops. Never duplicated: TCP does
+  // not, and Raft would append a duplicated proposal twice (no dedup).
+  const wire = root.fork("wire");
+  const loss = wire.pick([0, 0, 0.01, 0.05]);
+  const net = new MemoryNetwork({
+    wire: false,
+    schedule: (fn) => {
+      if (wire.chance(loss)) return;
+      clock.setTimeout(fn, 1);
+    },
+  });
   const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const members = new Map<string, Member>();
   const acked = new Set<string>();
