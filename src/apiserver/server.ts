@@ -24,6 +24,7 @@ import { errors, StatusError } from "./status.js";
 import { dualProtocolServer, ensureServingCert } from "./tls.js";
 import { rowObject, serveWatch, tableEvent } from "./watch.js";
 import { objectJson } from "./watch-cache.js";
+import { watchFromStore } from "./store-watch.js";
 
 export interface ApiServerOptions {
   kv: KvService;
@@ -440,6 +441,7 @@ export class ApiServer {
       ...(field ? { field } : {}),
       resourceVersion: rv,
       bookmarks: q.get("allowWatchBookmarks") === "true" || q.get("allowWatchBookmarks") === "1",
+      fallback: (fromRev, w) => watchFromStore(this.opts.kv, info, fromRev, w),
       timeoutSeconds: timeout > 0 ? timeout : 1800 + Math.floor(Math.random() * 1800),
       bookmarkEveryMs: this.opts.bookmarkEveryMs ?? (Number(process.env.PINSETTER_WATCH_BOOKMARK_MS) || 10_000),
       ...(fmt.kind === "table"

@@ -7,7 +7,7 @@
 // sends watchers the difference, so no watcher misses the final state.
 
 import type { Logger } from "pino";
-import type { KubeObject } from "../api/types.js";
+import type { KubeObject, Status } from "../api/types.js";
 import type { ResourceInfo } from "../api/resources.js";
 import type { KvService } from "../store/kv-service.js";
 import { prefixRangeEnd, type WatchCancelReason, type WatchEvent as StoreWatchEvent, type WatchHandle } from "../store/mvcc/index.js";
@@ -47,8 +47,8 @@ export class CacheEvent {
 export interface CacheWatcher {
   /** Called for each event after the watcher's start revision, in order. */
   onEvent(ev: CacheEvent): void;
-  /** The cache ended this watcher (closed). */
-  onEnd(reason: string): void;
+  /** The watch ended (cache closed, or the store's watch ended); `status` is sent to the client as an ERROR event. */
+  onEnd(reason: string, status?: Status): void;
 }
 
 /** Most events kept for resumption; older watches relist (410 Gone). PINSETTER_WATCH_CACHE_WINDOW overrides it (tests). */

@@ -7,7 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { KubeObject } from "../api/types.js";
 import { apiVersionOf, type ResourceInfo } from "../api/resources.js";
-import { objectJson, type WatchCache } from "./watch-cache.js";
+import { objectJson, type CacheWatcher, type WatchCache } from "./watch-cache.js";
 import type { Matcher, TableData } from "./model.js";
 import { StatusError } from "./status.js";
 
@@ -26,6 +26,8 @@ export interface WatchParams {
   bookmarkEveryMs: number;
   /** Turns an object into what is sent (a Table for kubectl get -w). */
   render?: (obj: KubeObject) => string;
+  /** Serves a start older than the cache's window (from the store); without it such a start is 410 Gone. */
+  fallback?: (fromRev: number, w: CacheWatcher) => () => void;
 }
 
 /** A slow client holding more than this many unsent bytes is cut off (it resumes with its last resourceVersion). */
@@ -73,33 +75,40 @@ export function serveWatch(res: ServerResponse, p: WatchParams): void {
   }
   lastSentRev = startRev;
 
+  const watcher: CacheWatcher = {
+    onEvent(ev) {
+      if (ev.rev <= startRev) return;
+      const now = matches(ev.obj);
+      const before = ev.prev ? matches(ev.prev) : false;
+      let type: string | null = null;
+      if (ev.type === "DELETED") type = before ? "DELETED" : null;
+      else if (now && before) type = "MODIFIED";
+      else if (now) type = "ADDED";
+      else if (before) type = "DELETED";
+      if (type) {
+        send(type, render(ev.obj));
+        lastSentRev = ev.rev;
+      }
+    },
+    onEnd(_reason, status) {
+      if (status) send("ERROR", JSON.stringify(status));
+      finish();
+    },
+  };
+  // A watch served from the store replays history behind the cache: its
+  // bookmarks may only claim what it has delivered.
+  let fromStore = false;
   try {
-    stop = cache.addWatcher(startRev, {
-      onEvent(ev) {
-        if (ev.rev <= startRev) return;
-        const now = matches(ev.obj);
-        const before = ev.prev ? matches(ev.prev) : false;
-        let type: string | null = null;
-        if (ev.type === "DELETED") type = before ? "DELETED" : null;
-        else if (now && before) type = "MODIFIED";
-        else if (now) type = "ADDED";
-        else if (before) type = "DELETED";
-        if (type) {
-          send(type, render(ev.obj));
-          lastSentRev = ev.rev;
-        }
-      },
-      onEnd() {
-        finish();
-      },
-    });
+    stop = cache.addWatcher(startRev, watcher);
   } catch (err) {
-    if (err instanceof StatusError) {
+    if (err instanceof StatusError && err.code === 410 && p.fallback) {
+      fromStore = true;
+      stop = p.fallback(startRev, watcher);
+    } else if (err instanceof StatusError) {
       send("ERROR", JSON.stringify(err.status));
       finish();
       return;
-    }
-    throw err;
+    } else throw err;
   }
 
   res.on("close", finish);
@@ -107,7 +116,7 @@ export function serveWatch(res: ServerResponse, p: WatchParams): void {
   if (p.bookmarks) {
     const tick = (): void => {
       if (ended) return;
-      const rv = Math.max(lastSentRev, cache.revision());
+      const rv = fromStore ? lastSentRev : Math.max(lastSentRev, cache.revision());
       const bookmark = { kind: p.info.kind, apiVersion: apiVersionOf(p.info), metadata: { resourceVersion: String(rv) } };
       send("BOOKMARK", JSON.stringify(bookmark));
       timers.push(setTimeout(tick, p.bookmarkEveryMs));

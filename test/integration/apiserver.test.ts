@@ -7,6 +7,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConfigMap, Deployment, KubeObject, Namespace, Node, Pod, Scale, Service, Status, WatchEvent } from "../../src/api/types.js";
+import { EtcdClient } from "../../src/client/etcd-client.js";
 import { KubeApiError, type KubeClient } from "../../src/client/kube-client.js";
 import { raw, startCluster, until, type TestCluster } from "./apiserver-harness.js";
 
@@ -284,17 +285,34 @@ describe("watch", () => {
     w.stop();
   });
 
-  it("ends with an ERROR event carrying 410 Gone when the start is older than the cache remembers", async () => {
+  it("serves a start older than the cache's window from the store, and answers 410 Gone only after compaction", async () => {
     const c3 = cluster.client([masters[2]!]);
+    const etcd = new EtcdClient({ endpoints: [`http://${masters[0]!.host}:${masters[0]!.clientPort}`], token: cluster.token });
     try {
       const first = await c3.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "old-0" } });
+      // More changes than the cache's window (200 in this cluster) holds.
       for (let i = 1; i < 300; i++) await c3.patch("configmaps", "default", "old-0", { data: { i: String(i) } });
+      const seen: string[] = [];
+      const resumed = c3.watch<ConfigMap>("configmaps", { namespace: "default", resourceVersion: first.metadata.resourceVersion! }, (e) => {
+        if (e.object.metadata.name === "old-0") seen.push(`${e.type}:${e.object.data?.i ?? ""}`);
+      });
+      await until("every change since the start", () => seen.length >= 299, 20_000);
+      resumed.stop();
+      expect(seen.slice(0, 3)).toEqual(["MODIFIED:1", "MODIFIED:2", "MODIFIED:3"]);
+      expect(seen.at(-1)).toBe("MODIFIED:299");
+      expect(new Set(seen).size).toBe(seen.length);
+
+      const latest = await c3.get<ConfigMap>("configmaps", "default", "old-0");
+      await etcd.compact(Number(latest.metadata.resourceVersion));
+      // A linearizable read on m3: it has applied the compaction too.
+      await c3.get("configmaps", "default", "old-0");
       const handle = c3.watch("configmaps", { namespace: "default", resourceVersion: first.metadata.resourceVersion! }, () => {});
       const end = await handle.done;
       expect(end).toBeInstanceOf(KubeApiError);
       expect((end as KubeApiError).code).toBe(410);
     } finally {
       c3.close();
+      etcd.close();
     }
   });
 
