@@ -524,12 +524,17 @@ export class RaftNode {
           if (input.fenceTerm !== null) {
             // Checked here, in the same step that appends it: the entry gets
             // the core's current term, so it carries exactly fenceTerm.
-            const { role, term } = this.core.roleAndTerm();
-            if (role !== "leader" || term !== input.fenceTerm) {
+            const { role, term, leaving } = this.core.roleAndTerm();
+            if (role !== "leader" || term !== input.fenceTerm || leaving) {
               this.failProposal(
                 this.proposals,
                 input.id,
-                new FencedError(input.fenceTerm, `fenced: proposed as leader of term ${input.fenceTerm}, but this member is ${role} in term ${term}`),
+                new FencedError(
+                  input.fenceTerm,
+                  leaving
+                    ? `fenced: proposed as leader of term ${input.fenceTerm}, but this member was removed from the cluster`
+                    : `fenced: proposed as leader of term ${input.fenceTerm}, but this member is ${role} in term ${term}`,
+                ),
               );
               break;
             }

@@ -289,9 +289,9 @@ export class RaftCore {
     this.log.compact(snapshot, compactTo);
   }
 
-  /** Role and term without the copies status() makes (checked per fenced proposal). */
-  roleAndTerm(): { role: RaftStatus["role"]; term: number } {
-    return { role: this.role, term: this.term };
+  /** Role and term without the copies status() makes (checked per fenced proposal); leaving: a removed leader leading on. */
+  roleAndTerm(): { role: RaftStatus["role"]; term: number; leaving: boolean } {
+    return { role: this.role, term: this.term, leaving: this.leavingAt !== null };
   }
 
   status(): RaftStatus {

@@ -176,6 +176,24 @@ describe("RaftNode fencing", () => {
   });
 });
 
+describe("RaftNode fencing on a removed leader", () => {
+  it("a leader that removed itself and leads on until the others confirm refuses fenced writes at once", async () => {
+    const net = new MemoryNetwork();
+    const members = await startCluster(net);
+    const [leaderId, leader, term] = await waitFor("a ready leader", () => readyLeader(members));
+    await leader.node.proposeConfChange({ type: "removeNode", node: leaderId });
+    // Applied here; cut it off before the others can confirm, so it keeps leading (leaving).
+    net.isolate(leaderId);
+    expect(leader.node.isLeader()).toBe(true);
+    const err = await leader.node.propose(enc("after-removal"), 2000, { fenceTerm: term }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(FencedError);
+    expect((err as Error).message).toMatch(/removed/);
+  });
+});
+
 describe("KvService fencing errors", () => {
   it("maps FencedError to 403 FailedPrecondition with a fenced: message", async () => {
     const { raftErrorToApi, GrpcCode, ApiError } = await import("../../src/store/kv-service.js");
