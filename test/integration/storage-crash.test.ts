@@ -21,7 +21,8 @@ const CHILD = join(ROOT, "test", "integration", "fixtures", "storage-crash-child
 const COMPILED = join(ROOT, "dist", "raft", "storage", "leveldb.js");
 const SEED = Number(process.env.STORAGE_CRASH_SEED ?? 0x5eed) >>> 0;
 const ROUNDS = 15;
-const READY_TIMEOUT_MS = 10_000;
+// Generous: on a loaded shared machine a child needs seconds just to start.
+const READY_TIMEOUT_MS = 30_000;
 
 /** mulberry32, as in the child. */
 function seeded(seed: number): (n: number) => number {
