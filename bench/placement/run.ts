@@ -17,9 +17,15 @@ const quick = args.includes("--quick");
 const repeatAt = args.indexOf("--repeat");
 const repeat = repeatAt >= 0 ? Number(args[repeatAt + 1]) : 3;
 
-const traces: (() => Trace)[] = quick
-  ? [() => burstTrace(200, 2000), () => tightTrace(100), () => spreadTrace(100, 20, 30), () => churnTrace(100, 10)]
-  : [() => burstTrace(), () => tightTrace(100), () => spreadTrace(), () => churnTrace()];
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? args[onlyAt + 1]!.split(",") : null;
+const placersAt = args.indexOf("--placers");
+const placers = (placersAt >= 0 ? args[placersAt + 1]!.split(",") : ["greedy", "flow", "flow-fresh"]) as ("greedy" | "flow" | "flow-fresh")[];
+
+const all: [string, () => Trace][] = quick
+  ? [["burst", () => burstTrace(200, 2000)], ["tight", () => tightTrace(100)], ["spread", () => spreadTrace(100, 20, 30)], ["churn", () => churnTrace(100, 10)]]
+  : [["burst", () => burstTrace()], ["tight", () => tightTrace(100)], ["spread", () => spreadTrace()], ["churn", () => churnTrace()]];
+const traces = all.filter(([name]) => !only || only.includes(name)).map(([, make]) => make);
 
 type Row = Omit<RunResult, "reasons"> & { run: number };
 const rows: Row[] = [];
@@ -27,7 +33,7 @@ const flowStats: Record<string, unknown>[] = [];
 
 for (const make of traces) {
   for (let run = 0; run < repeat; run++) {
-    for (const which of ["greedy", "flow", "flow-fresh"] as const) {
+    for (const which of placers) {
       const trace = make();
       const fw = new Framework(defaultProfile());
       const placer =
@@ -44,4 +50,4 @@ for (const make of traces) {
 const out = path.join(import.meta.dirname, "..", "..", "..", "bench", "results");
 fs.mkdirSync(out, { recursive: true });
 const report = { date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length, quick, repeat, rows, flowStats };
-fs.writeFileSync(path.join(out, `placement${quick ? "-quick" : ""}.json`), JSON.stringify(report, null, 2) + "\n");
+fs.writeFileSync(path.join(out, `placement${quick ? "-quick" : ""}${only ? "-" + only.join("-") : ""}.json`), JSON.stringify(report, null, 2) + "\n");

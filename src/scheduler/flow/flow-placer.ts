@@ -73,17 +73,19 @@ export const UNSCHEDULED_COST = 100_000;
 export const SPREAD_STEP = 50;
 const SPREAD_PLUGIN = "PodTopologySpread";
 const LEAST_ALLOCATED = "NodeResourcesLeastAllocated";
-/** Segment sizes: the 1st pod, the 2nd, then 2, 4, 8, and the rest. */
-const SEGMENTS = [1, 1, 2, 4, 8, Infinity];
-/** A node's arcs to the sink: one per pod up to 64, then the rest. */
-const NODE_SEGMENTS = [...new Array<number>(64).fill(1), Infinity];
-/** A pod past what a node fits of the batch's average pod. */
-const OVERCOMMIT_COST = 2 * MAX_NODE_SCORE;
+/** Segment sizes of a class's arcs to a node (when it spreads): the 1st pod, the 2nd, then 2, and the rest. */
+const SEGMENTS = [1, 1, 2, Infinity];
+/** Flow units of the largest node (see nodeSegments). */
+export const UNITS_PER_NODE = 200;
+/** Price steps of a node's arcs to the sink. */
+const NODE_STEPS = 20;
 /** Costs are divided by this (score points) before the solve. */
-export const COST_QUANTUM = 5;
+export const COST_QUANTUM = 10;
 
 interface ClassPlan {
   cls: PodClass;
+  /** Flow units one pod of the class takes (its dominant share of the largest node, times UNITS_PER_NODE). */
+  units: number;
   state: CycleState;
   feasible: NodeInfo[];
   /** Per feasible node: cost of each pod after the first k of the class there. */
@@ -110,7 +112,7 @@ export class FlowPlacer implements Placer {
   ) {
     this.maxBatch = opts.maxBatch ?? 10_000;
     this.minBatch = opts.minBatch ?? 2;
-    this.rounds = opts.rounds ?? 3;
+    this.rounds = opts.rounds ?? 4;
     this.greedy = new GreedyPlacer(fw, opts.random);
     this.network = new FlowNetwork(opts.incremental ?? true);
     this.log = opts.logger?.child({ component: "flow-placer" });
@@ -150,7 +152,9 @@ export class FlowPlacer implements Placer {
       pending = this.round(pending, snapshot, report, stats);
     }
     stats.greedyTail = pending.length;
-    this.greedy.place(pending, snapshot, report);
+    // Largest first here too: a large pod left for last finds no room the small ones left whole.
+    const bySize = (p: PodInfo) => p.requests.milliCPU / 1000 + p.requests.memory / 2 ** 30;
+    this.greedy.place([...pending].sort((a, b) => bySize(b) - bySize(a)), snapshot, report);
     if (this.log) {
       const ms = (x: number) => Math.round(x * 10) / 10;
       const fields = { ...stats, evaluateMs: ms(stats.evaluateMs), buildMs: ms(stats.buildMs), solveMs: ms(stats.solveMs), verifyMs: ms(stats.verifyMs) };
@@ -164,16 +168,18 @@ export class FlowPlacer implements Placer {
     const t0 = performance.now();
     const classes = groupIntoClasses(pods);
     stats.classes = Math.max(stats.classes, classes.length);
-    let maxCpu = 1;
-    let maxMem = 1;
+    const max: Dims = { milliCPU: 1, memory: 1, pods: 1 };
     for (const n of snapshot.nodes) {
-      maxCpu = Math.max(maxCpu, n.allocatable.milliCPU);
-      maxMem = Math.max(maxMem, n.allocatable.memory);
+      max.milliCPU = Math.max(max.milliCPU, n.allocatable.milliCPU);
+      max.memory = Math.max(max.memory, n.allocatable.memory);
+      max.pods = Math.max(max.pods, n.allocatable.pods);
     }
     const plans: ClassPlan[] = [];
     for (const cls of classes) {
       const r = evaluate(this.fw, cls.rep, snapshot);
-      const size = Math.max(cls.rep.requests.milliCPU / maxCpu, cls.rep.requests.memory / maxMem);
+      const r0 = cls.rep.requests;
+      const size = Math.max(r0.milliCPU / max.milliCPU, r0.memory / max.memory, 1 / max.pods);
+      const units = Math.max(1, Math.ceil(size * UNITS_PER_NODE - 1e-9));
       if (r.fitError) {
         for (const pod of cls.pods) onPlaced({ pod, node: null, fitError: r.fitError });
         continue;
@@ -181,11 +187,13 @@ export class FlowPlacer implements Placer {
       // runScoresByPlugin reruns the scores evaluate() just ran, split by plugin: the costs need
       // them apart. With one feasible node evaluate() skips PreScore, and there is nothing to rank.
       const byPlugin = r.feasible.length > 1 ? this.fw.runScoresByPlugin(r.state, cls.rep, r.feasible) : new Map<string, number[]>();
-      plans.push({ cls, state: r.state, feasible: r.feasible, byPlugin, size });
+      plans.push({ cls, units, state: r.state, feasible: r.feasible, byPlugin, size });
     }
-    const avg = averageRequests(plans);
     const input: NetworkInput = { classes: plans.map((p) => this.classInput(p)), nodes: new Map() };
-    for (const n of snapshot.nodes) input.nodes.set(n.name, this.nodeSegments(n, avg));
+    // Node price steps in multiples of the smallest pod's units: with every capacity a
+    // multiple of it, a batch of one size never splits a pod across nodes.
+    const minUnits = plans.reduce((m, p) => Math.min(m, p.units), Infinity);
+    for (const n of snapshot.nodes) input.nodes.set(n.name, this.nodeSegments(n, max, Number.isFinite(minUnits) ? minUnits : 1));
     const t1 = performance.now();
     stats.evaluateMs += t1 - t0;
     const d = this.network.solve(input);
@@ -204,7 +212,10 @@ export class FlowPlacer implements Placer {
       const { cls } = plan;
       const placed = d.placed.get(cls.key) ?? new Map<string, number>();
       let i = 0;
-      for (const [nodeName, count] of placed) {
+      for (const [nodeName, units] of placed) {
+        // A pod split across nodes (where a node's units ran out) goes where most of it went;
+        // verification says whether it really fits.
+        const count = Math.round(units / plan.units);
         const node = snapshot.get(nodeName);
         for (let k = 0; k < count && i < cls.pods.length; k++) {
           const pod = cls.pods[i++]!;
@@ -246,7 +257,7 @@ export class FlowPlacer implements Placer {
   }
 
   private classInput(plan: ClassPlan): ClassInput {
-    const { cls, feasible, byPlugin } = plan;
+    const { cls, feasible, byPlugin, units } = plan;
     const count = cls.pods.length;
     const spreads = byPlugin.has(SPREAD_PLUGIN) && !!cls.rep.ownerUid && !cls.rep.pod.spec.topologySpreadConstraints?.length;
     const spreadWeight = spreads ? (this.weights.get(SPREAD_PLUGIN) ?? 0) : 0;
@@ -278,67 +289,56 @@ export class FlowPlacer implements Placer {
       const { i, cap } = order[j]!.c;
       room += cap;
       const node = feasible[i]!;
+      // Capacities in units, costs per unit: a pod's preference weighs as much as it is large.
       const segments = spreadWeight
         ? convexSegments(cap, (k) => quantize(base[i]! + spreadCost(cls.rep, node, k, spreadWeight)))
         : [{ cap, cost: quantize(base[i]!) }];
+      for (const seg of segments) seg.cap *= units;
       nodes.push({ node: node.name, segments });
     }
     const unscheduledCost = Math.round((UNSCHEDULED_COST * (1 + 10 * Math.min(1, plan.size))) / COST_QUANTUM);
-    return { key: cls.key, supply: count, unscheduledCost, nodes };
+    return { key: cls.key, supply: count * units, unscheduledCost, nodes };
   }
 
   /**
-   * A node's arcs to the sink: the j-th pod placed there costs what
-   * NodeResourcesLeastAllocated (its formula) loses with j pods of the batch's
-   * average size on top of what the node has; past the number of such pods
-   * that fit, a steep price (the network does not know which classes will
-   * come, so the estimate is soft: verification has the last word).
+   * A node's arcs to the sink, in units: what it has free of cpu, memory and
+   * pod slots, whichever is scarcest, as a share of the largest node times
+   * UNITS_PER_NODE (so that a 1-cpu pod takes ten times the room of a 100m
+   * one: the network sees the multi-resource fit through that one
+   * dimension, verification checks the real one). Priced by how full the
+   * node gets, in steps of a twentieth: NodeResourcesLeastAllocated's
+   * preference for emptier nodes, made convex.
    */
-  private nodeSegments(node: NodeInfo, avg: Averages): Segment[] {
+  private nodeSegments(node: NodeInfo, max: Dims, minUnits: number): Segment[] {
     const a = node.allocatable;
     const u = node.requested;
-    const slots = Math.max(0, a.pods - u.pods);
-    let fit = slots;
-    if (avg.milliCPU > 0) fit = Math.min(fit, Math.floor((a.milliCPU - u.milliCPU) / avg.milliCPU));
-    if (avg.memory > 0) fit = Math.min(fit, Math.floor((a.memory - u.memory) / avg.memory));
-    fit = Math.max(0, fit);
-    const w = this.weights.get(LEAST_ALLOCATED) ?? 0;
-    const cost = (j: number) => {
-      const cpu = least(node.nonZeroRequested.milliCPU + (j + 1) * avg.nzMilliCPU, a.milliCPU);
-      const mem = least(node.nonZeroRequested.memory + (j + 1) * avg.nzMemory, a.memory);
-      // Plus the share of pod slots taken: on nodes so large that a pod barely moves the
-      // cpu and memory scores, it still evens out the pod counts (greedy does it by random ties).
-      const slotsTaken = a.pods > 0 ? (MAX_NODE_SCORE * (u.pods + j + 1)) / a.pods : 0;
-      return quantize(w * (MAX_NODE_SCORE - Math.floor((cpu + mem) / 2)) + slotsTaken);
-    };
-    // One arc per pod (equal prices merged): the node's price must rise pod by pod for
-    // the flow to even out the load as the greedy placer's least-allocated score does.
-    const segs = convexSegments(fit, cost, NODE_SEGMENTS);
-    if (slots > fit) segs.push({ cap: slots - fit, cost: quantize(OVERCOMMIT_COST) });
+    const share = (free: number, m: number) => Math.max(0, free) / m;
+    const total = Math.floor(Math.min(a.milliCPU / max.milliCPU, a.memory / max.memory, a.pods / max.pods) * UNITS_PER_NODE);
+    const free = Math.floor(
+      Math.min(share(a.milliCPU - u.milliCPU, max.milliCPU), share(a.memory - u.memory, max.memory), share(a.pods - u.pods, max.pods)) * UNITS_PER_NODE,
+    );
+    if (free <= 0 || total <= 0) return [];
+    const w = this.weights.get(LEAST_ALLOCATED) ?? 1;
+    const nzUsed = a.milliCPU > 0 && a.memory > 0 ? (node.nonZeroRequested.milliCPU / a.milliCPU + node.nonZeroRequested.memory / a.memory) / 2 : 0;
+    const step = Math.max(1, Math.ceil(total / NODE_STEPS / minUnits)) * minUnits;
+    const segs: Segment[] = [];
+    for (let x = 0; x < free; x += step) {
+      const cap = Math.min(step, free - x);
+      const fill = Math.min(1, nzUsed + (x + cap) / total);
+      const cost = quantize(w * MAX_NODE_SCORE * fill);
+      const last = segs[segs.length - 1];
+      if (last && last.cost === cost) last.cap += cap;
+      else segs.push({ cap, cost });
+    }
     return segs;
   }
 }
 
-interface Averages {
+/** Largest allocatable over the nodes, per dimension. */
+interface Dims {
   milliCPU: number;
   memory: number;
-  nzMilliCPU: number;
-  nzMemory: number;
-}
-
-function averageRequests(plans: ClassPlan[]): Averages {
-  const sum = { milliCPU: 0, memory: 0, nzMilliCPU: 0, nzMemory: 0 };
-  let n = 0;
-  for (const { cls } of plans) {
-    const k = cls.pods.length;
-    n += k;
-    sum.milliCPU += k * cls.rep.requests.milliCPU;
-    sum.memory += k * cls.rep.requests.memory;
-    sum.nzMilliCPU += k * cls.rep.nonZero.milliCPU;
-    sum.nzMemory += k * cls.rep.nonZero.memory;
-  }
-  if (n === 0) return sum;
-  return { milliCPU: sum.milliCPU / n, memory: sum.memory / n, nzMilliCPU: sum.nzMilliCPU / n, nzMemory: sum.nzMemory / n };
+  pods: number;
 }
 
 /** Arcs of sizes 1, 1, 2, 4, ..., the rest; each priced as its last unit, so prices grow with k (convex). */
@@ -369,7 +369,3 @@ function quantize(cost: number): number {
   return Math.round(cost / COST_QUANTUM);
 }
 
-function least(requested: number, capacity: number): number {
-  if (capacity === 0 || requested > capacity) return 0;
-  return ((capacity - requested) * MAX_NODE_SCORE) / capacity;
-}
