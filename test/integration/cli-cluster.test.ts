@@ -136,7 +136,7 @@ describe("pinsetter up and pinctl", () => {
 
     await until("up to show the leader", () => /LEADER/.test(upOutput));
     expect(await stopChild(up)).toBe(0);
-    expect(upOutput).toMatch(/all masters stopped/);
+    expect(upOutput).toMatch(/all masters and nodes stopped/);
     expect(existsSync(join(dir, "data", "m1", "master.log"))).toBe(true);
     // Nothing answers once up has stopped.
     expect(status(config)?.members.every((m) => m.role === "unreachable")).toBe(true);

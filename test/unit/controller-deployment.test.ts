@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { Deployment, IntOrString, ReplicaSet } from "../../src/api/types.js";
 import { computeHash, fnv1a32, templatesEqualIgnoringHash } from "../../src/controllers/deployment/hash.js";
 import { planProportionalScale, planRollingStep, resolveFenceposts, type RSView } from "../../src/controllers/deployment/rolling.js";
-import { calculateStatus, isComplete, progressingCondition } from "../../src/controllers/deployment/status.js";
+import { calculateStatus, deploymentStatusEqual, isComplete, progressingCondition } from "../../src/controllers/deployment/status.js";
 
 describe("maxSurge and maxUnavailable", () => {
   const cases: { replicas: number; surge?: IntOrString; unavailable?: IntOrString; want: [number, number] }[] = [
@@ -155,6 +155,16 @@ describe("deployment status and conditions", () => {
     expect(isComplete(d, s)).toBe(true);
     const p = progressingCondition(d, s, replicaSet("web-abc", 3, 3, 3), NOW);
     expect(p.status.conditions!.find((c) => c.type === "Progressing")).toMatchObject({ status: "True", reason: "NewReplicaSetAvailable", message: 'ReplicaSet "web-abc" has successfully progressed.' });
+  });
+
+  it("a settled deployment's status does not change with time (no rewrite on every sync)", () => {
+    const d = deployment();
+    const rs = replicaSet("web-abc", 3, 3, 3);
+    const first = progressingCondition(d, calculateStatus(d, rs, [rs], NOW), rs, NOW).status;
+    const settled = { ...d, status: first };
+    const later = progressingCondition(settled, calculateStatus(settled, rs, [rs], NOW + 5000), rs, NOW + 5000).status;
+    expect(deploymentStatusEqual(first, later)).toBe(true);
+    expect(later.conditions).toEqual(first.conditions);
   });
 
   it("progress: ReplicaSetUpdated; no progress past the deadline: ProgressDeadlineExceeded", () => {

@@ -29,8 +29,12 @@ export function fenceposts(d: Deployment): { surge: number; unavailable: number 
 
 function setCondition(conds: Condition[], c: Condition): Condition[] {
   const prev = conds.find((x) => x.type === c.type);
+  if (prev && prev.status === c.status && prev.reason === c.reason && c.type !== "Progressing") {
+    // Same state (Available): nothing changed, keep the condition as it is.
+    return conds;
+  }
   if (prev && prev.status === c.status && prev.reason === c.reason) {
-    // Same state: keep when it began; the update time says when we last saw it.
+    // Progressing with progress made: the update time says when; the transition stays.
     return conds.map((x) => (x.type === c.type ? { ...c, lastTransitionTime: prev.lastTransitionTime } : x));
   }
   if (prev && prev.status === c.status) c = { ...c, lastTransitionTime: prev.lastTransitionTime };
@@ -106,7 +110,11 @@ export function progressingCondition(
   } else if (current?.reason === "DeploymentPaused") {
     next = { type: "Progressing", status: "Unknown", reason: "DeploymentResumed", message: "Deployment is resumed", lastUpdateTime: ts, lastTransitionTime: ts };
   } else if (isComplete(d, s)) {
-    next = { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: `ReplicaSet "${rsName}" has successfully progressed.`, lastUpdateTime: ts, lastTransitionTime: ts };
+    // Already recorded as complete: nothing to write (Kubernetes'
+    // SetDeploymentCondition keeps a condition whose status and reason are
+    // unchanged; refreshing its time would rewrite a settled Deployment on
+    // every sync and make every client's GET-then-PUT conflict).
+    if (current?.status !== "True" || current.reason !== "NewReplicaSetAvailable") next = { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: `ReplicaSet "${rsName}" has successfully progressed.`, lastUpdateTime: ts, lastTransitionTime: ts };
   } else if (isProgressing(d, s) || !current || current.reason === "NewReplicaSetAvailable") {
     // Progress, or a new rollout (or scale) starting after a complete one: the deadline counts from now.
     next = { type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: ts, lastTransitionTime: ts };
