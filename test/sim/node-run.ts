@@ -11,7 +11,7 @@
 // twice that was proposed once.
 
 import pino from "pino";
-import { NotLeaderError, OutcomeUnknownError, RaftNode, type SnapshotMetadata, type StateMachine } from "../../raft/index.js";
+import { NotLeaderError, OutcomeUnknownError, RaftNode, type ConfChange, type SnapshotMetadata, type StateMachine } from "../../raft/index.js";
 import { MemoryLogStorage } from "../../raft/storage/memory.js";
 import type { LogStorage, PersistBatch, StoredState } from "../../raft/storage/types.js";
 import type { Snapshot } from "../../raft/core/types.js";
@@ -32,6 +32,8 @@ export interface NodeSeedResult {
   failure?: string;
   acked: number;
   crashes: number;
+  /** Membership changes applied (removals, re-adds, promotions). */
+  confChanges: number;
   events: number;
   wallMs: number;
   replay: string;
@@ -96,6 +98,12 @@ interface Member {
   sm: ListMachine;
   incarnation: number;
   halted: Error | null;
+  /** Removed from the configuration and stopped (its data wiped); may be added back later. */
+  out: boolean;
+  /** Starts with no bootstrap (a member added back after its removal). */
+  joiner: boolean;
+  /** Index of the entry that removed it (while it is out). */
+  removedAt: number;
 }
 
 export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<NodeSeedResult> {
@@ -122,6 +130,7 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   const acked = new Set<string>();
   const proposed = new Set<string>();
   let crashes = 0;
+  let confChanges = 0;
   let failure: string | null = null;
   const fail = (msg: string): void => {
     failure ??= msg;
@@ -136,6 +145,8 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
     electionTicks: faults.range(8, 15),
     loseUnsynced: faults.chance(0.5),
     faultEvery: faults.pick([150, 400, 1000]),
+    /** Mean ms between membership operations (0: none): remove a voter, add a removed one back, promote it. */
+    membershipEvery: faults.chance(0.5) ? faults.pick([300, 800]) : 0,
   };
 
   const founders = ids.slice(0, params.voters);
@@ -147,7 +158,8 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
     m.sm = new ListMachine();
     const node = await RaftNode.start({
       id: m.id,
-      bootstrap: founders.includes(m.id) ? founders.map((id) => ({ id })) : null,
+      bootstrap: founders.includes(m.id) && !m.joiner ? founders.map((id) => ({ id })) : null,
+      resolvePeer: (id) => ({ id, host: "", port: 0 }),
       storage: new SlowDisk(m.storage, diskDelay),
       transport: net.transport(m.id, ids.filter((p) => p !== m.id)),
       stateMachine: m.sm,
@@ -189,13 +201,14 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   };
 
   for (const id of ids) {
-    const m: Member = { id, storage: new MemoryLogStorage(), node: null, sm: new ListMachine(), incarnation: 0, halted: null };
+    const m: Member = { id, storage: new MemoryLogStorage(), node: null, sm: new ListMachine(), incarnation: 0, halted: null, out: false, joiner: false, removedAt: 0 };
     members.set(id, m);
     await drive(start(m));
   }
 
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms));
-  const live = (): Member[] => [...members.values()].filter((m) => m.node !== null && m.halted === null);
+  const live = (): Member[] => [...members.values()].filter((m) => m.node !== null && m.halted === null && !m.out);
+  const inCluster = (): Member[] => [...members.values()].filter((m) => !m.out);
   let faultsOn = true;
 
   // Members beyond the founders join as learners (before the faults start).
@@ -257,13 +270,14 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
       for (const [id, at] of restartAt) {
         if (clock.now() >= at) {
           restartAt.delete(id);
-          await start(members.get(id)!);
+          const back = members.get(id)!;
+          if (!back.out && !back.node) await start(back);
         }
       }
       const roll = faults.float();
       const m = faults.pick([...members.values()]);
       if (roll < 0.4) {
-        if (m.node && live().length > 1) {
+        if (m.node && !m.out && live().length > 1) {
           crash(m);
           restartAt.set(m.id, clock.now() + faults.range(20, 2000));
         }
@@ -278,11 +292,66 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   };
   const faultsDone = faultLoop();
 
+  // Membership: remove a voter (the member stops once it no longer leads,
+  // and its data is wiped), add a removed member back as a fresh learner once
+  // every member applied its removal, then promote it.
+  const leaderNow = (): Member | undefined => live().find((m) => m.node!.isLeader() && m.node!.leaderReadyTerm() !== null);
+  const change = async (cc: ConfChange): Promise<boolean> => {
+    const lead = leaderNow();
+    if (!lead) return false;
+    try {
+      await lead.node!.proposeConfChange(cc, 3000);
+      confChanges++;
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const membershipLoop = async (): Promise<void> => {
+    if (params.membershipEvery === 0) return;
+    const mr = root.fork("membership");
+    while (faultsOn && failure === null) {
+      await sleep(mr.geometric(1 / params.membershipEvery));
+      if (!faultsOn) break;
+      const lead = leaderNow();
+      if (!lead) continue;
+      const conf = lead.node!.status().conf;
+      const out = [...members.values()].filter((m) => m.out);
+      const inside = inCluster();
+      const rejoinable = out.filter((m) => inside.every((o) => o.node !== null && o.node.applied >= m.removedAt));
+      if (rejoinable.length > 0 && mr.chance(0.6)) {
+        const m = mr.pick(rejoinable);
+        m.out = false;
+        m.joiner = true;
+        m.halted = null;
+        m.storage = new MemoryLogStorage();
+        await start(m);
+        if (await change({ type: "addLearner", node: m.id })) {
+          await sleep(mr.range(50, 500));
+          await change({ type: "addNode", node: m.id });
+        }
+        continue;
+      }
+      if (conf.voters.length < 3) continue;
+      const victimId = mr.chance(0.3) ? lead.id : mr.pick(conf.voters.filter((v) => v !== lead.id));
+      const victim = members.get(victimId)!;
+      if (!(await change({ type: "removeNode", node: victimId }))) continue;
+      victim.removedAt = lead.node?.applied ?? 0;
+      // The removed member stops once it no longer leads (a removed leader leads on until the others confirmed).
+      for (let i = 0; i < 200 && victim.node !== null && victim.node.isLeader(); i++) await sleep(10);
+      if (victim.node) victim.node.abandon();
+      victim.node = null;
+      victim.out = true;
+      restartAt.delete(victimId);
+    }
+  };
+  const membershipDone = membershipLoop();
+
   await clock.runUntil(faultMs, () => failure !== null);
   faultsOn = false;
   // Heal and restart everything; then a write must commit and every member catch up.
   net.healAll();
-  for (const m of members.values()) if (!m.node && m.halted === null) await drive(start(m));
+  for (const m of inCluster()) if (!m.node && m.halted === null) await drive(start(m));
   let final = false;
   const finalWrite = (async () => {
     for (let i = 0; i < 50 && failure === null; i++) {
@@ -302,7 +371,7 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   })();
   const converged = (): boolean => {
     if (!final) return false;
-    const lens = [...members.values()].map((m) => (m.node ? m.node.applied : -1));
+    const lens = inCluster().map((m) => (m.node ? m.node.applied : -1));
     const st = [...members.values()].find((m) => m.node?.isLeader())?.node?.status();
     return st !== undefined && lens.every((l) => l === st.commit);
   };
@@ -313,13 +382,14 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
   void finalWrite;
   void clientsDone;
   void faultsDone;
+  void membershipDone;
 
   if (failure === null) {
-    const sms = [...members.values()].map((m) => m.sm.values);
+    const sms = inCluster().map((m) => m.sm.values);
     const first = sms[0]!;
     for (const [i, values] of sms.entries()) {
       if (values.length !== first.length || values.some((v, j) => v !== first[j])) {
-        fail(`members n1 and ${ids[i]} applied different sequences (${first.length} vs ${values.length} entries)`);
+        fail(`members ${inCluster()[0]!.id} and ${inCluster()[i]!.id} applied different sequences (${first.length} vs ${values.length} entries)`);
       }
     }
     const seen = new Set<string>();
@@ -338,6 +408,7 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
     ...(failure !== null ? { failure } : {}),
     acked: acked.size,
     crashes,
+    confChanges,
     events: clock.events,
     wallMs: performance.now() - started,
     replay: `npm run sim -- --driver --seeds 1 --from ${seed} --nodes ${o.nodes}`,
