@@ -358,10 +358,12 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
       const targets = live();
       const m = targets[i % Math.max(1, targets.length)];
       if (!m) break;
+      // A fresh payload per attempt: an attempt whose outcome was unknown may still land.
+      const payload = `final#${i}`;
+      proposed.add(payload);
       try {
-        await m.node!.propose(Buffer.from("final", "utf8"));
-        acked.add("final");
-        proposed.add("final");
+        await m.node!.propose(Buffer.from(payload, "utf8"));
+        acked.add(payload);
         final = true;
         return;
       } catch {
