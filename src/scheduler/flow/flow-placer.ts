@@ -212,10 +212,7 @@ export class FlowPlacer implements Placer {
       const { cls } = plan;
       const placed = d.placed.get(cls.key) ?? new Map<string, number>();
       let i = 0;
-      for (const [nodeName, units] of placed) {
-        // A pod split across nodes (where a node's units ran out) goes where most of it went;
-        // verification says whether it really fits.
-        const count = Math.round(units / plan.units);
+      for (const [nodeName, count] of podsPerNode(placed, plan.units)) {
         const node = snapshot.get(nodeName);
         for (let k = 0; k < count && i < cls.pods.length; k++) {
           const pod = cls.pods[i++]!;
@@ -274,12 +271,13 @@ export class FlowPlacer implements Placer {
     const candidates: { i: number; cap: number; first: number }[] = [];
     for (let i = 0; i < feasible.length; i++) {
       const cap = this.countCapacity(cls, feasible[i]!);
-      if (cap > 0) candidates.push({ i, cap, first: base[i]! + spreadCost(cls.rep, feasible[i]!, 0, spreadWeight) });
+      if (cap > 0) candidates.push({ i, cap, first: quantize(base[i]! + spreadCost(cls.rep, feasible[i]!, 0, spreadWeight)) });
     }
-    // Keep the cheapest nodes with room for the class a few times over (ties in a
-    // rotating order, so that classes of equal cost do not all crowd the same nodes).
+    // Keep the cheapest nodes with room for the class a few times over, ties in a rotating
+    // order that moves on by as many nodes as each class keeps: classes of equal cost then
+    // see different nodes and, together, the whole cluster.
     const n = candidates.length;
-    const start = n === 0 ? 0 : this.nextStart++ % n;
+    const start = n === 0 ? 0 : this.nextStart % n;
     const order = candidates.map((c, j) => ({ c, rot: (j - start + n) % n }));
     order.sort((a, b) => a.c.first - b.c.first || a.rot - b.rot);
     let room = 0;
@@ -296,6 +294,7 @@ export class FlowPlacer implements Placer {
       for (const seg of segments) seg.cap *= units;
       nodes.push({ node: node.name, segments });
     }
+    this.nextStart += nodes.length;
     const unscheduledCost = Math.round((UNSCHEDULED_COST * (1 + 10 * Math.min(1, plan.size))) / COST_QUANTUM);
     return { key: cls.key, supply: count * units, unscheduledCost, nodes };
   }
@@ -332,6 +331,34 @@ export class FlowPlacer implements Placer {
     }
     return segs;
   }
+}
+
+/**
+ * Pods per node from a class's flow in units. The units of one pod may be
+ * split over nodes (the relaxation: a node's price steps need not be
+ * multiples of every pod's size); the class gets as many pods as its units
+ * make, rounded, each node its whole pods, and the pods left over go to the
+ * nodes with the largest remainders (largest remainder rounding).
+ * Verification then says whether each really fits.
+ */
+export function podsPerNode(units: Map<string, number>, perPod: number): Map<string, number> {
+  let total = 0;
+  const out = new Map<string, number>();
+  const rest: { node: string; r: number }[] = [];
+  for (const [node, u] of units) {
+    total += u;
+    const whole = Math.floor(u / perPod);
+    if (whole > 0) out.set(node, whole);
+    rest.push({ node, r: u - whole * perPod });
+  }
+  let extra = Math.round(total / perPod) - [...out.values()].reduce((a, b) => a + b, 0);
+  rest.sort((a, b) => b.r - a.r);
+  for (const { node } of rest) {
+    if (extra <= 0) break;
+    out.set(node, (out.get(node) ?? 0) + 1);
+    extra--;
+  }
+  return out;
 }
 
 /** Largest allocatable over the nodes, per dimension. */

@@ -44,6 +44,7 @@ export class MinCostFlow {
   private excess: number[] = [];
   /** Per-phase marks of the admissible-path search (see blockingFlow). */
   private mark = new Int32Array(0);
+  private cur = new Int32Array(0);
   private phase = 0;
   /** Dijkstra runs in the last solve (a measure of the work done, beside augmentations). */
   lastPhases = 0;
@@ -245,7 +246,14 @@ export class MinCostFlow {
    */
   private blockingFlow(): number {
     const n = this.nodeCount;
-    if (this.mark.length < n) this.mark = new Int32Array(Math.max(n, 2 * this.mark.length));
+    if (this.mark.length < n) {
+      this.mark = new Int32Array(Math.max(n, 2 * this.mark.length));
+      this.cur = new Int32Array(this.mark.length);
+    }
+    // cur[v]: where v's scan resumes (Dinic's current arc): arcs before it were found
+    // useless this phase, so the next search from v does not scan them again.
+    const cur = this.cur;
+    cur.fill(0, 0, n);
     // mark[v] === phase: on the current DFS stack; === -phase: dead this phase.
     const phase = ++this.phase;
     const mark = this.mark;
@@ -261,7 +269,7 @@ export class MinCostFlow {
         stackPos.length = 0;
         stackArc.length = 0;
         stackNode.push(s);
-        stackPos.push(0);
+        stackPos.push(cur[s]!);
         mark[s] = phase;
         let sink = -1;
         while (stackNode.length > 0) {
@@ -300,6 +308,8 @@ export class MinCostFlow {
             }
           }
           stackPos[top] = pos;
+          // The arc taken (at pos - 1) may carry more after this push: resume there.
+          cur[v] = next < 0 ? pos : pos - 1;
           if (next < 0) {
             mark[v] = -phase;
             stackNode.pop();
@@ -309,7 +319,7 @@ export class MinCostFlow {
           }
           mark[next] = phase;
           stackNode.push(next);
-          stackPos.push(0);
+          stackPos.push(cur[next]!);
           stackArc.push(via);
         }
         if (sink < 0) break;
