@@ -242,12 +242,12 @@ export class ApiServer {
     const outFmt: OutputFormat = fmt.kind === "yaml" ? fmt : { kind: "json" };
     if (method === "POST") {
       if (t.name === undefined) {
-        const body = await this.readObject(req, info, q);
+        const body = await this.readObject(req, res, info, q);
         const created = await this.registry.create(info, t.namespace, body, ctx);
         return writeBody(res, 201, created, outFmt);
       }
       if (info.resource === "pods" && t.subresource === "binding") {
-        const body = await this.readObject(req, info, q);
+        const body = await this.readObject(req, res, info, q);
         return writeBody(res, 201, await this.registry.bind(t.namespace!, t.name, body, ctx), outFmt);
       }
       req.resume();
@@ -258,7 +258,7 @@ export class ApiServer {
         req.resume();
         throw errors.methodNotAllowed(method);
       }
-      const body = await this.readObject(req, info, q, t.subresource === "scale");
+      const body = await this.readObject(req, res, info, q, t.subresource === "scale");
       if (t.subresource === "scale") return writeBody(res, 200, await this.registry.updateScale(info, t.namespace!, t.name, body, null, ctx), outFmt);
       const r = await this.registry.update(info, t.namespace, t.name, t.subresource === "finalize" ? "finalize" : t.subresource, body, ctx);
       return writeBody(res, r.created ? 201 : 200, r.obj, outFmt);
@@ -276,7 +276,7 @@ export class ApiServer {
       }
       const patch = decode(await readBody(req, this.opts.bodyLimit), type);
       if (t.subresource === "scale") return writeBody(res, 200, await this.registry.updateScale(info, t.namespace!, t.name, patch, kind, ctx), outFmt);
-      if (q.get("fieldValidation") === "Strict" && kind !== "json") this.checkStrict(info, patch, true);
+      if (kind !== "json") this.checkFields(res, q, info, patch, true, () => []);
       const obj = await this.registry.patch(info, t.namespace, t.name, t.subresource, kind, patch, ctx);
       return writeBody(res, 200, obj, outFmt);
     }
@@ -310,7 +310,7 @@ export class ApiServer {
     return ctx;
   }
 
-  private async readObject(req: IncomingMessage, info: ResourceInfo, q: URLSearchParams, scale = false): Promise<unknown> {
+  private async readObject(req: IncomingMessage, res: ServerResponse, info: ResourceInfo, q: URLSearchParams, scale = false): Promise<unknown> {
     const type = (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim().toLowerCase();
     if (type === PROTOBUF_TYPE) return decodeProtobufBody(await readBody(req, this.opts.bodyLimit));
     if (type !== "application/json" && !YAML_TYPES.test(type) && type !== "" && type !== "*/*") {
@@ -319,16 +319,26 @@ export class ApiServer {
     }
     const buf = await readBody(req, this.opts.bodyLimit);
     const body = decode(buf, type);
-    if (q.get("fieldValidation") === "Strict" && !scale) {
-      this.checkStrict(info, body, false, findDuplicateFields(buf));
-    }
+    if (!scale) this.checkFields(res, q, info, body, false, () => findDuplicateFields(buf));
     return body;
   }
 
-  private checkStrict(info: ResourceInfo, body: unknown, patch: boolean, dups: string[] = []): void {
+  /**
+   * fieldValidation: Strict refuses unknown and duplicate fields (400), Warn
+   * (the default, as in Kubernetes) answers with Warning headers, Ignore skips.
+   */
+  private checkFields(res: ServerResponse, q: URLSearchParams, info: ResourceInfo, body: unknown, patch: boolean, dupsOf: () => string[]): void {
+    const mode = q.get("fieldValidation") ?? "Warn";
+    if (mode === "Ignore") return;
+    if (mode !== "Strict" && mode !== "Warn") throw errors.badRequest(`fieldValidation: Unsupported value: ${JSON.stringify(mode)}: supported values: "Ignore", "Warn", "Strict"`);
     const unknown = findUnknownFields(info, body, { allowDirectives: patch });
-    const message = strictDecodingError(unknown, dups);
-    if (message === undefined) return;
+    const dups = dupsOf();
+    if (unknown.length === 0 && dups.length === 0) return;
+    if (mode === "Warn") {
+      res.setHeader("Warning", [...unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`), ...dups.map((f) => `299 - ${JSON.stringify(`duplicate field "${f}"`)}`)]);
+      return;
+    }
+    const message = strictDecodingError(unknown, dups)!;
     throw errors.badRequest(message, [
       ...unknown.map((f) => ({ reason: "FieldValueInvalid", message: `unknown field "${f}"`, field: f })),
       ...dups.map((f) => ({ reason: "FieldValueDuplicate", message: `duplicate field "${f}"`, field: f })),

@@ -148,7 +148,8 @@ describe("objects", () => {
   });
 
   it("pods/binding sets nodeName once; a second binding is 409", async () => {
-    await client.create("pods", pod("bindme"));
+    // Another scheduler's pod: the cluster's own scheduler leaves it alone.
+    await client.create("pods", pod("bindme", { schedulerName: "test-scheduler" }));
     const binding = { apiVersion: "v1", kind: "Binding", metadata: { name: "bindme", namespace: "default" }, target: { apiVersion: "v1", kind: "Node", name: "w1" } };
     await client.create("pods", binding as unknown as KubeObject, { subresource: "binding", namespace: "default" });
     const bound = await client.get<Pod>("pods", "default", "bindme");
