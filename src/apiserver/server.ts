@@ -325,14 +325,16 @@ export class ApiServer {
 
   /**
    * fieldValidation: Strict refuses unknown and duplicate fields (400), Warn
-   * (the default, as in Kubernetes) answers with Warning headers, Ignore skips.
+   * (the default, as in Kubernetes) answers unknown ones with Warning headers,
+   * Ignore skips.
    */
   private checkFields(res: ServerResponse, q: URLSearchParams, info: ResourceInfo, body: unknown, patch: boolean, dupsOf: () => string[]): void {
     const mode = q.get("fieldValidation") ?? "Warn";
     if (mode === "Ignore") return;
     if (mode !== "Strict" && mode !== "Warn") throw errors.badRequest(`fieldValidation: Unsupported value: ${JSON.stringify(mode)}: supported values: "Ignore", "Warn", "Strict"`);
     const unknown = findUnknownFields(info, body, { allowDirectives: patch });
-    const dups = dupsOf();
+    // Finding duplicates re-parses the body: only when they would be refused.
+    const dups = mode === "Strict" ? dupsOf() : [];
     if (unknown.length === 0 && dups.length === 0) return;
     if (mode === "Warn") {
       res.setHeader("Warning", [...unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`), ...dups.map((f) => `299 - ${JSON.stringify(`duplicate field "${f}"`)}`)]);
