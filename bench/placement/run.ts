@@ -20,7 +20,7 @@ const repeat = repeatAt >= 0 ? Number(args[repeatAt + 1]) : 3;
 const onlyAt = args.indexOf("--only");
 const only = onlyAt >= 0 ? args[onlyAt + 1]!.split(",") : null;
 const placersAt = args.indexOf("--placers");
-const placers = (placersAt >= 0 ? args[placersAt + 1]!.split(",") : ["greedy", "flow", "flow-fresh"]) as ("greedy" | "flow" | "flow-fresh")[];
+const placers = (placersAt >= 0 ? args[placersAt + 1]!.split(",") : ["greedy", "flow", "flow-incremental"]) as ("greedy" | "flow" | "flow-incremental")[];
 
 const all: [string, () => Trace][] = quick
   ? [["burst", () => burstTrace(200, 2000)], ["tight", () => tightTrace(100)], ["spread", () => spreadTrace(100, 20, 30)], ["churn", () => churnTrace(100, 10)]]
@@ -37,7 +37,7 @@ for (const make of traces) {
       const trace = make();
       const fw = new Framework(defaultProfile());
       const placer =
-        which === "greedy" ? new GreedyPlacer(fw, lcg(run + 7)) : new FlowPlacer(fw, { incremental: which === "flow", random: lcg(run + 7) });
+        which === "greedy" ? new GreedyPlacer(fw, lcg(run + 7)) : new FlowPlacer(fw, { incremental: which === "flow-incremental", random: lcg(run + 7) });
       const r = runTrace(trace, placer);
       const { reasons: _r, cache: _c, ...row } = r;
       rows.push({ ...row, placer: which, run });

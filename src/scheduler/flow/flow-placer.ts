@@ -38,7 +38,7 @@ export interface FlowPlacerOptions {
   minBatch?: number;
   /** Flow rounds before the greedy placer takes what is left. */
   rounds?: number;
-  /** Keep the network between solves and re-solve from the last flow. */
+  /** Keep the network between solves and re-solve from the last flow (default false: slower here, see the bench). */
   incremental?: boolean;
   random?: () => number;
   /** Logs each batch placed by flow (debug for small batches, info from 100 pods). */
@@ -114,7 +114,9 @@ export class FlowPlacer implements Placer {
     this.minBatch = opts.minBatch ?? 2;
     this.rounds = opts.rounds ?? 4;
     this.greedy = new GreedyPlacer(fw, opts.random);
-    this.network = new FlowNetwork(opts.incremental ?? true);
+    // Fresh by default: bench/results/placement.md measured the incremental network slower
+    // here (placed pods leave it, so little of the last flow survives, and dead arcs pile up).
+    this.network = new FlowNetwork(opts.incremental ?? false);
     this.log = opts.logger?.child({ component: "flow-placer" });
     this.weights = new Map(fw.profile.score.map((s) => [s.plugin.name, s.weight]));
   }
