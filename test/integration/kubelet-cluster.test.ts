@@ -93,8 +93,9 @@ function webPod(name: string): Pod {
             { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
           ],
           ports: [{ containerPort: 80 }],
-          readinessProbe: { httpGet: { path: "/index.html", port: 80 }, periodSeconds: 1 },
-          livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 2 },
+          // Generous timeouts: a loaded test machine must not make the probes flap.
+          readinessProbe: { httpGet: { path: "/index.html", port: 80 }, periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 5 },
+          livenessProbe: { tcpSocket: { port: 80 }, periodSeconds: 2, timeoutSeconds: 5, failureThreshold: 5 },
         },
       ],
     },
@@ -203,6 +204,7 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     // A restarted node adopts the running container: same container, no duplicate, no restart.
     const before = (await podContainers(uid)).map((c) => c.Id).sort();
     expect(before.length).toBe(2); // sandbox + web
+    const readyBefore = (await client.get<Pod>("pods", "default", "web-1")).status!.conditions!.find((c) => c.type === "Ready")!;
     await stop(node);
     node = startNode();
     await waitFor("kubelet back", async () => (await kubeletGet("/healthz", "")).body === "ok");
@@ -211,7 +213,6 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     const after = await client.get<Pod>("pods", "default", "web-1");
     expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(0);
     // Readiness carried over: the pod never left its Services during the restart.
-    const readyBefore = running.status!.conditions!.find((c) => c.type === "Ready")!;
     expect(after.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True", lastTransitionTime: readyBefore.lastTransitionTime });
 
     // Deleting the pod stops its containers, then the kubelet removes the object.
