@@ -22,7 +22,7 @@ import {
   type Matcher,
 } from "./model.js";
 import { errors, StatusError, successStatus } from "./status.js";
-import { ObjectStorage, storeFailure, type TxnExtras } from "./storage.js";
+import { ObjectStorage, storeFailure, type Stored, type TxnExtras } from "./storage.js";
 import { WatchCache } from "./watch-cache.js";
 
 export interface WriteContext {
@@ -357,26 +357,51 @@ export class Registry {
     allowCreate: (() => Promise<KubeObject>) | null = null,
   ): Promise<{ obj: KubeObject; created: boolean }> {
     const key = this.key(info, ns, name);
+    // The first attempt starts from the watch cache's copy, as kube-apiserver's
+    // GuaranteedUpdate does: the txn compares modRevision, so a stale copy costs
+    // one retry, while a fresh one saves a quorum read. Anything a cached copy
+    // decides (a conflict, an error, "nothing to change") is checked again
+    // against a fresh read before it is answered.
+    let tryCache = !ctx.dryRun;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const cur = await this.storage.get(key);
+      let cur: Stored | null = null;
+      let cached = false;
+      if (tryCache) {
+        tryCache = false;
+        const c = this.cache(info);
+        const o = c.isReady ? c.get(key) : undefined;
+        if (o) {
+          cur = { obj: o, modRevision: Number(o.metadata.resourceVersion) };
+          cached = true;
+        }
+      }
+      cur ??= await this.storage.get(key);
       if (!cur) {
         if (allowCreate) return { obj: await allowCreate(), created: true };
         throw errors.notFound(info, name);
       }
-      const { obj: proposed, pinnedRv } = transform(clone(cur.obj));
-      if (pinnedRv && pinnedRv !== cur.obj.metadata.resourceVersion) throw errors.staleObject(info, name);
-      const next = this.prepareForUpdate(info, proposed, cur.obj, sub);
-      applyDefaults(info, next);
-      // Binding is the server's own change of an otherwise immutable field.
-      if (sub !== "binding") this.validate(info, next, cur.obj);
+      let proposed: KubeObject;
+      let pinnedRv: string | undefined;
+      let next: KubeObject;
       let extras: TxnExtras | null = null;
-      if (info.resource === "services" && sub !== "status") extras = allocateService(next as Service, cur.obj as Service, this.servicesInUse()).extras;
+      try {
+        ({ obj: proposed, pinnedRv } = transform(clone(cur.obj)));
+        if (pinnedRv && pinnedRv !== cur.obj.metadata.resourceVersion) throw errors.staleObject(info, name);
+        next = this.prepareForUpdate(info, proposed, cur.obj, sub);
+        applyDefaults(info, next);
+        // Binding is the server's own change of an otherwise immutable field.
+        if (sub !== "binding") this.validate(info, next, cur.obj);
+        if (info.resource === "services" && sub !== "status") extras = allocateService(next as Service, cur.obj as Service, this.servicesInUse()).extras;
+      } catch (err) {
+        if (cached && err instanceof StatusError) continue;
+        throw err;
+      }
 
       if (this.shouldDeleteDuringUpdate(info, next)) {
         if (ctx.dryRun) return { obj: next, created: false };
         const rev = await this.storage.delete(key, cur.modRevision, info.resource === "services" ? releaseService(cur.obj as Service) : null, ctx);
         if (rev === null) {
-          if (pinnedRv) throw errors.staleObject(info, name);
+          if (pinnedRv && !cached) throw errors.staleObject(info, name);
           continue;
         }
         next.metadata.resourceVersion = String(rev);
@@ -384,11 +409,14 @@ export class Registry {
       }
       const { resourceVersion: _a, ...m1 } = next.metadata;
       const { resourceVersion: _b, ...m2 } = cur.obj.metadata;
-      if (stableJson({ ...next, metadata: m1 }) === stableJson({ ...cur.obj, metadata: m2 })) return { obj: cur.obj, created: false };
+      if (stableJson({ ...next, metadata: m1 }) === stableJson({ ...cur.obj, metadata: m2 })) {
+        if (cached) continue;
+        return { obj: cur.obj, created: false };
+      }
       if (ctx.dryRun) return { obj: next, created: false };
       const rev = await this.storage.update(key, cur.modRevision, next, extras, ctx);
       if (rev === null) {
-        if (pinnedRv) throw errors.staleObject(info, name);
+        if (pinnedRv && !cached) throw errors.staleObject(info, name);
         continue;
       }
       next.metadata.resourceVersion = String(rev);

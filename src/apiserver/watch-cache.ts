@@ -67,6 +67,8 @@ export class WatchCache {
   private closed = false;
   private readyResolve!: () => void;
   readonly ready: Promise<void>;
+  /** The initial list is in (synchronous form of `ready`). */
+  isReady = false;
   private waiters: { rev: number; resolve: () => void }[] = [];
   private readonly prefix: string;
 
@@ -178,6 +180,7 @@ export class WatchCache {
         this.lastRev = Math.max(this.lastRev, r.revision);
         this.sortedKeys = null;
         this.startWatch(r.revision + 1);
+        this.isReady = true;
         this.readyResolve();
         return;
       } catch (err) {

@@ -97,6 +97,24 @@ describe("objects", () => {
     expect((await client.get<ConfigMap>("configmaps", "default", "occ")).data).toEqual({ v: "2" });
   });
 
+  it("a pinned update on another master right after a write succeeds (its cache may lag; the server reads again)", async () => {
+    const c1 = cluster.client([masters[0]!]);
+    const c3 = cluster.client([masters[2]!]);
+    try {
+      let cm = await c1.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "hop" }, data: { n: "0" } });
+      for (let i = 1; i <= 20; i++) {
+        const writer = i % 2 ? c3 : c1;
+        cm = await writer.patch<ConfigMap>("configmaps", "default", "hop", { metadata: { resourceVersion: cm.metadata.resourceVersion }, data: { n: String(i) } });
+        expect(cm.data).toEqual({ n: String(i) });
+      }
+      const stale = await apiError(c3.patch("configmaps", "default", "hop", { metadata: { resourceVersion: "1" }, data: { n: "x" } }));
+      expect(stale.code).toBe(409);
+    } finally {
+      c1.close();
+      c3.close();
+    }
+  });
+
   it("generateName gives a fresh name each time", async () => {
     const a = await client.create("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "gen-" } } as ConfigMap);
     const b = await client.create("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "gen-" } } as ConfigMap);
