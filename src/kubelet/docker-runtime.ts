@@ -97,6 +97,10 @@ export class DockerRuntime implements ContainerRuntime {
     return { runtimeName: "docker", runtimeVersion: v.Version, kernelVersion: v.KernelVersion ?? "", osImage: info.OperatingSystem ?? "" };
   }
 
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
   onContainerEvent(handler: (podUid: string) => void): void {
     this.handlers.push(handler);
   }

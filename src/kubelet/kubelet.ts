@@ -224,7 +224,14 @@ export class Kubelet implements KubeletEndpoints {
   }
 
   private async health(): Promise<NodeHealth> {
-    if (this.runtime.kind === "docker") await this.fetchRuntimeVersion();
+    try {
+      await this.runtime.ping();
+      if (!this.runtimeUp || !this.runtimeVersion) await this.fetchRuntimeVersion();
+      else this.runtimeUp = true;
+    } catch (err) {
+      if (this.runtimeUp) this.log.warn({ err: (err as Error).message }, "container runtime is not answering");
+      this.runtimeUp = false;
+    }
     const local = this.opts.localHealth === false ? { memoryPressure: false, diskPressure: false, pidPressure: false } : localHealth(this.opts.nodeDir);
     return { runtimeUp: this.runtimeUp, ...(this.runtimeUp ? {} : { runtimeMessage: "container runtime is down" }), ...local };
   }

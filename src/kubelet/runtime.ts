@@ -158,6 +158,8 @@ export interface ContainerRuntime {
   start(): Promise<void>;
   close(): Promise<void>;
   version(): Promise<RuntimeVersion>;
+  /** A cheap liveness check of the runtime (Docker: _ping), for the node's Ready condition. */
+  ping(): Promise<void>;
   /** Every container instance of this node, in every state. */
   listContainers(): Promise<RuntimeContainer[]>;
   /** The instances of one pod, with full details. */

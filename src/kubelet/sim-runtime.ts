@@ -83,6 +83,8 @@ export class SimRuntime implements ContainerRuntime {
     return { runtimeName: "sim", runtimeVersion: "0.1.0", kernelVersion: "", osImage: "hollow" };
   }
 
+  async ping(): Promise<void> {}
+
   onContainerEvent(handler: (podUid: string) => void): void {
     this.handlers.push(handler);
   }
