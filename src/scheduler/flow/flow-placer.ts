@@ -26,8 +26,9 @@
 
 import type { Logger } from "pino";
 import type { FitError, Framework } from "../framework.js";
-import { GreedyPlacer, evaluate, type Placement, type Placer } from "../placer.js";
-import { CycleState, MAX_NODE_SCORE, type NodeInfo, type PodInfo, type Snapshot } from "../types.js";
+import { FitError as FitErrorClass } from "../framework.js";
+import { GreedyPlacer, type Placement, type Placer } from "../placer.js";
+import { CycleState, MAX_NODE_SCORE, type NodeInfo, type PodInfo, type Snapshot, type Status } from "../types.js";
 import { groupIntoClasses, type PodClass } from "./classes.js";
 import { FlowNetwork, type ClassInput, type NetworkInput, type Segment } from "./network.js";
 
@@ -178,7 +179,7 @@ export class FlowPlacer implements Placer {
     }
     const plans: ClassPlan[] = [];
     for (const cls of classes) {
-      const r = evaluate(this.fw, cls.rep, snapshot);
+      const r = evaluateClass(this.fw, cls.rep, snapshot);
       const r0 = cls.rep.requests;
       const size = Math.max(r0.milliCPU / max.milliCPU, r0.memory / max.memory, 1 / max.pods);
       const units = Math.max(1, Math.ceil(size * UNITS_PER_NODE - 1e-9));
@@ -186,10 +187,7 @@ export class FlowPlacer implements Placer {
         for (const pod of cls.pods) onPlaced({ pod, node: null, fitError: r.fitError });
         continue;
       }
-      // runScoresByPlugin reruns the scores evaluate() just ran, split by plugin: the costs need
-      // them apart. With one feasible node evaluate() skips PreScore, and there is nothing to rank.
-      const byPlugin = r.feasible.length > 1 ? this.fw.runScoresByPlugin(r.state, cls.rep, r.feasible) : new Map<string, number[]>();
-      plans.push({ cls, units, state: r.state, feasible: r.feasible, byPlugin, size });
+      plans.push({ cls, units, state: r.state, feasible: r.feasible, byPlugin: r.byPlugin, size });
     }
     const input: NetworkInput = { classes: plans.map((p) => this.classInput(p)), nodes: new Map() };
     // Node price steps in multiples of the smallest pod's units: with every capacity a
@@ -333,6 +331,40 @@ export class FlowPlacer implements Placer {
     }
     return segs;
   }
+}
+
+/**
+ * placer.ts's evaluate() on every node, with the scores split by plugin (the
+ * costs need them apart) instead of summed: evaluate() followed by
+ * runScoresByPlugin would score every node twice. The FitError is built as
+ * evaluate() builds it (the unit tests compare the messages with greedy's).
+ */
+export function evaluateClass(
+  fw: Framework,
+  pod: PodInfo,
+  snapshot: Snapshot,
+): { state: CycleState; feasible: NodeInfo[]; byPlugin: Map<string, number[]>; fitError?: FitError } {
+  const state = new CycleState();
+  const nodes = snapshot.nodes;
+  const n = nodes.length;
+  if (n === 0) return { state, feasible: [], byPlugin: new Map(), fitError: new FitErrorClass(0, new Map()) };
+  const pre = fw.runPreFilter(state, pod, snapshot);
+  if (pre.code !== "Success") {
+    const statuses = new Map<string, Status>(nodes.map((node) => [node.name, pre]));
+    return { state, feasible: [], byPlugin: new Map(), fitError: new FitErrorClass(n, statuses, pre.reasons.join(", ")) };
+  }
+  const feasible: NodeInfo[] = [];
+  const statuses = new Map<string, Status>();
+  for (const node of nodes) {
+    const st = fw.runFilters(state, pod, node);
+    if (st.code === "Success") feasible.push(node);
+    else statuses.set(node.name, st);
+  }
+  if (feasible.length === 0) return { state, feasible, byPlugin: new Map(), fitError: new FitErrorClass(n, statuses) };
+  // With one feasible node there is nothing to rank (evaluate() skips PreScore too).
+  if (feasible.length === 1) return { state, feasible, byPlugin: new Map() };
+  fw.runPreScore(state, pod, feasible, snapshot);
+  return { state, feasible, byPlugin: fw.runScoresByPlugin(state, pod, feasible) };
 }
 
 /**

@@ -96,11 +96,14 @@ export class FlowNetwork {
     return v;
   }
 
-  private arc(key: string, from: number, to: number, cap: number, cost: number): ArcId {
-    let a = this.arcs.get(key);
+  private arc(key: () => string, from: number, to: number, cap: number, cost: number): ArcId {
+    // A fresh network never looks an arc up again: no key to keep.
+    if (!this.incremental) return this.mcf.addArc(from, to, cap, cost);
+    const k = key();
+    let a = this.arcs.get(k);
     if (a === undefined) {
       a = this.mcf.addArc(from, to, cap, cost);
-      this.arcs.set(key, a);
+      this.arcs.set(k, a);
     } else {
       this.mcf.setCapacity(a, cap);
       this.mcf.setCost(a, cost);
@@ -127,18 +130,18 @@ export class FlowNetwork {
       mcf.setSupply(v, c.supply);
       this.liveClasses.push(v);
       total += c.supply;
-      const unscheduled = this.arc(`u${id}`, v, this.sink, c.supply, c.unscheduledCost);
+      const unscheduled = this.arc(() => `u${id}`, v, this.sink, c.supply, c.unscheduledCost);
       const arcs: { node: string; arc: ArcId }[] = [];
       for (const { node, segments } of c.nodes) {
         const nv = this.nodeVertexOf(node);
         usedNodes.add(node);
-        segments.forEach((s, i) => arcs.push({ node, arc: this.arc(`c${id}:${nv}:${i}`, v, nv, s.cap, s.cost) }));
+        segments.forEach((s, i) => arcs.push({ node, arc: this.arc(() => `c${id}:${nv}:${i}`, v, nv, s.cap, s.cost) }));
       }
       classArcs.push({ key: c.key, unscheduled, arcs });
     }
     for (const node of usedNodes) {
       const nv = this.nodeVertexOf(node);
-      (input.nodes.get(node) ?? []).forEach((s, i) => this.arc(`n${nv}:${i}`, nv, this.sink, s.cap, s.cost));
+      (input.nodes.get(node) ?? []).forEach((s, i) => this.arc(() => `n${nv}:${i}`, nv, this.sink, s.cap, s.cost));
     }
     mcf.setSupply(this.sink, -total);
     // Whatever the last solve used and this one does not want: capacity 0, supply 0.
