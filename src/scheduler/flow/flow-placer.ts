@@ -4,20 +4,21 @@
 // One cycle, for the batch of pending pods the scheduler hands over:
 //  1. group the pods into equivalence classes (classes.ts) and run PreFilter,
 //     the filters and the scores once per class, on every node;
-//  2. turn the feasible nodes into arcs: per node, segments of increasing
-//     cost for the 1st, 2nd, next 2, ... pods of the class there, the cost
-//     being the weighted score the pod would lose there (100 per plugin per
-//     weight, less its score), with NodeResourcesLeastAllocated recomputed
-//     for k pods of the class and the owner spreading made convex; the
-//     capacity of a class's arcs to a node is how many of the class fit in
-//     what the node has free; an unscheduled arc per class, costlier for
-//     larger pods (a large pod left out is the worse loss);
-//  3. solve (network.ts, min-cost-flow.ts);
+//  2. build the network in flow units that are resource shares: a pod
+//     takes its dominant share (cpu, memory or a pod slot) of the largest
+//     node, times UNITS_PER_NODE; class -> node arcs carry what fits of the
+//     class in what the node has free, at the weighted score the pod would
+//     lose there (100 per plugin per weight, less its normalized score),
+//     owner spreading as convex segments (1st, 2nd, next 2, rest); node ->
+//     sink arcs carry the node's free units, priced by how full it gets
+//     (NodeResourcesLeastAllocated, convex); an unscheduled arc per class,
+//     costlier for larger pods (a large pod left out is the worse loss);
+//  3. solve (network.ts, min-cost-flow.ts) and turn units back into pods;
 //  4. verify every placement with the filters, largest pods first, each one
-//     assumed by the caller before the next (onPlaced): the network knows
-//     pod slots per node and pods per class, not the sum over classes of
-//     cpu and memory, so what no longer fits goes to the next round, on the
-//     snapshot that now counts what was placed;
+//     assumed by the caller before the next (onPlaced): one dimension of
+//     units is not cpu and memory and pod slots at once, so what no longer
+//     fits goes to the next round, on the snapshot that now counts what
+//     was placed;
 //  5. after the last round, what is left goes through the greedy placer,
 //     which places it if it fits anywhere or gives the same FitError (the
 //     same message) as the greedy scheduler would.
@@ -25,8 +26,7 @@
 // evaluation: the same plugins on the same nodes, so the same message.
 
 import type { Logger } from "pino";
-import type { FitError, Framework } from "../framework.js";
-import { FitError as FitErrorClass } from "../framework.js";
+import { FitError as FitErrorClass, type FitError, type Framework } from "../framework.js";
 import { GreedyPlacer, type Placement, type Placer } from "../placer.js";
 import { CycleState, MAX_NODE_SCORE, type NodeInfo, type PodInfo, type Snapshot, type Status } from "../types.js";
 import { groupIntoClasses, type PodClass } from "./classes.js";
