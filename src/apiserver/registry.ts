@@ -587,7 +587,8 @@ export class Registry {
         if (rev === null) continue;
         meta.resourceVersion = String(rev);
         if (info.resource === "namespaces") this.sweepTerminatingNamespaces();
-        return { body: obj, code: policy === "Foreground" || policy === "Background" ? 202 : 200 };
+        // 200 with the object, as kube-apiserver answers modern clients (202 only for the deprecated orphanDependents=false).
+        return { body: obj, code: opts.orphanDependents === false ? 202 : 200 };
       }
       if (ctx.dryRun) return { body: cur.obj, code: 200 };
       const rev = await this.storage.delete(key, cur.modRevision, info.resource === "services" ? releaseService(cur.obj as Service) : null, ctx);
