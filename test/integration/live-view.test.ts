@@ -81,6 +81,8 @@ describe.skipIf(!hasTmux)("the live view in pinsetter up", () => {
     );
     client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 5000 });
     execFileSync("tmux", ["new-session", "-d", "-s", SESSION, "-x", "110", "-y", "45", `${process.execPath} ${PINSETTER} --config ${config} up`]);
+    // Keep the pane when up exits, so a failure shows what it printed last.
+    execFileSync("tmux", ["set-option", "-t", SESSION, "remain-on-exit", "on"]);
   });
 
   afterAll(async () => {
