@@ -199,7 +199,8 @@ export class MinCostFlow {
     let sink = -1;
     let sinkDist = Infinity;
     while (heap.size > 0) {
-      const [d, v] = heap.pop();
+      const d = heap.topKey;
+      const v = heap.pop();
       if (done[v] || d > dist[v]!) continue;
       done[v] = 1;
       if (this.excess[v]! < 0) {
@@ -398,10 +399,15 @@ class MinHeap {
     vals[i] = val;
   }
 
-  pop(): [number, number] {
+  /** The smallest key (valid while size > 0). */
+  get topKey(): number {
+    return this.keys[0]!;
+  }
+
+  /** Removes the smallest entry and returns its value (no tuple: this runs per heap pop). */
+  pop(): number {
     const keys = this.keys;
     const vals = this.vals;
-    const topK = keys[0]!;
     const topV = vals[0]!;
     const lastK = keys.pop()!;
     const lastV = vals.pop()!;
@@ -421,6 +427,6 @@ class MinHeap {
       keys[i] = lastK;
       vals[i] = lastV;
     }
-    return [topK, topV];
+    return topV;
   }
 }
