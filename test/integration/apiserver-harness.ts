@@ -3,7 +3,7 @@
 // and a KubeClient on all of them.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,7 +121,12 @@ export async function startCluster(opts: { clusterName: string; masters: MasterS
       await kill(name);
       const m = opts.masters.find((x) => x.name === name)!;
       launch(m);
-      await ready(m);
+      try {
+        await ready(m);
+      } catch (err) {
+        const log = existsSync(join(dir, `${name}.log`)) ? readFileSync(join(dir, `${name}.log`), "utf8").trim().split("\n").slice(-15).join("\n") : "(no log)";
+        throw new Error(`${(err as Error).message}; last lines of ${name}.log:\n${log}`);
+      }
     },
     async stop() {
       await Promise.all([...children.keys()].map(kill));

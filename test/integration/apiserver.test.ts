@@ -351,8 +351,20 @@ describe("watch", () => {
     const seen: string[] = [];
     try {
       const w = c1.watch<ConfigMap>("configmaps", { namespace: "default", labelSelector: "survive=yes" }, (e) => seen.push(`${e.type}:${e.object.metadata.name}`));
+      // The watch is established once it has delivered something.
+      await c1.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "before-loss", labels: { survive: "yes" } } });
+      await until("the watch to deliver", () => seen.includes("ADDED:before-loss"), 15_000);
       await cluster.kill("m2");
-      await c1.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "survivor", labels: { survive: "yes" } } });
+      // If m2 led, the first try may answer "outcome unknown" (504) while a new leader is elected: try again.
+      await until("the write to be acknowledged", async () => {
+        try {
+          await c1.create<ConfigMap>("configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "survivor", labels: { survive: "yes" } } });
+          return true;
+        } catch (err) {
+          if (err instanceof KubeApiError && err.code === 409) return true;
+          throw err;
+        }
+      });
       await until("the event on the surviving master", () => seen.includes("ADDED:survivor"), 15_000);
       w.stop();
     } finally {
