@@ -747,10 +747,13 @@ export class RaftNode {
 
 
   private syncPeers(conf: ConfState, change?: ConfChange): void {
-    if (change?.type === "removeNode" && change.node !== this.id) {
-      this.opts.transport.removePeer(change.node);
-      return;
-    }
+    // A removed member stays a transport peer: it stops itself, and a name
+    // may be added back later. Forgetting it here would cut a member that
+    // lags behind the re-add off from it for good if it leads by then (the
+    // laggard refuses its connections until it applies the re-add, which
+    // only that leader can send it; driver seed 92). Connections are
+    // authenticated by the cluster token, not by membership.
+    if (change?.type === "removeNode") return;
     if (!this.opts.resolvePeer) return;
     for (const id of [...conf.voters, ...conf.learners]) {
       if (id === this.id) continue;

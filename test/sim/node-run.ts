@@ -371,27 +371,46 @@ export async function runNodeSeed(seed: number, o: NodeRunOptions): Promise<Node
       }
     }
   })();
+  /**
+   * The members of the configuration the leader has now. A membership call
+   * whose outcome was unknown may have applied, so the configuration, not
+   * the harness's bookkeeping, says who must hold every acknowledged write.
+   */
+  const members_ = (): Member[] => {
+    const conf = live().find((m) => m.node!.isLeader())?.node?.status().conf;
+    if (!conf) return inCluster();
+    const inConf = new Set([...conf.voters, ...conf.learners]);
+    return [...members.values()].filter((m) => inConf.has(m.id));
+  };
   const converged = (): boolean => {
     if (!final) return false;
-    const lens = inCluster().map((m) => (m.node ? m.node.applied : -1));
+    const lens = members_().map((m) => (m.node ? m.node.applied : -1));
     const st = [...members.values()].find((m) => m.node?.isLeader())?.node?.status();
     return st !== undefined && lens.every((l) => l === st.commit);
   };
   const endBy = faultMs + 30_000;
   await clock.runUntil(endBy, () => failure !== null || converged());
   await clock.runUntil(clock.now() + 50, () => failure !== null); // let late client callbacks settle
-  if (failure === null && !converged()) fail(`no convergence within 30 s after healing (final write ${final ? "committed" : "not committed"})`);
+  if (failure === null && !converged()) {
+    const st = live().find((m) => m.node!.isLeader())?.node?.status();
+    const who = members_().map((m) => `${m.id}:${m.node ? `applied ${m.node.applied}` : "down"}`).join(" ");
+    fail(
+      `no convergence within 30 s after healing (final write ${final ? "committed" : "not committed"}; ` +
+        `leader commit ${st?.commit ?? "?"}, voters ${st?.conf.voters.join(",") ?? "?"} learners ${st?.conf.learners.join(",") ?? "?"}; ${who})`,
+    );
+  }
   void finalWrite;
   void clientsDone;
   void faultsDone;
   void membershipDone;
 
   if (failure === null) {
-    const sms = inCluster().map((m) => m.sm.values);
+    const current = members_();
+    const sms = current.map((m) => m.sm.values);
     const first = sms[0]!;
     for (const [i, values] of sms.entries()) {
       if (values.length !== first.length || values.some((v, j) => v !== first[j])) {
-        fail(`members ${inCluster()[0]!.id} and ${inCluster()[i]!.id} applied different sequences (${first.length} vs ${values.length} entries)`);
+        fail(`members ${current[0]!.id} and ${current[i]!.id} applied different sequences (${first.length} vs ${values.length} entries)`);
       }
     }
     const seen = new Set<string>();

@@ -18,6 +18,11 @@ const REGRESSIONS: { seed: number; nodes: 3 | 5; note: string }[] = [
     nodes: 5,
     note: "a follower freed a received snapshot by mutating the message object, which the memory transport shares with the other receivers: a second follower installed an empty state (fix: step a copy)",
   },
+  {
+    seed: 92,
+    nodes: 5,
+    note: "members forgot a removed member's transport peer; added back under its name and leading, it could not reach a learner that lagged behind the re-add (fix: removed members stay transport peers)",
+  },
 ];
 
 async function runAll(seeds: number[], nodes: 3 | 5): Promise<void> {
