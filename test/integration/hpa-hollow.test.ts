@@ -5,83 +5,43 @@
 // low load (a rollout to pods annotated idle) brings it back to the minimum
 // after the short scale-down window; `pinctl top pods` shows the usage.
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deployment, HorizontalPodAutoscaler, Node } from "../../src/api/types.js";
+import type { Deployment, HorizontalPodAutoscaler } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
+import { apiServers, ClusterProcesses, mastersOn, PINCTL, readyNodeNames, until as untilEvery } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
-const PINCTL = join(ROOT, "dist", "src", "cli", "pinctl.js");
 const TOKEN = "hpa-hollow-token";
-const masters = ["127.0.0.151", "127.0.0.152", "127.0.0.153"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7151, clientPort: 2651, apiPort: 6651 }));
+const masters = mastersOn(["127.0.0.151", "127.0.0.152", "127.0.0.153"], { raftPort: 7151, clientPort: 2651, apiPort: 6651 });
 const CPU = "sim.pinsetter.io/cpu";
 
-let dir = "";
+let cluster: ClusterProcesses | null = null;
 let config = "";
-const children: ChildProcess[] = [];
 let client: KubeClient;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function spawnTracked(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [PINSETTER, "--config", config, ...args], { stdio: "ignore" });
-  children.push(child);
-  return child;
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) => untilEvery(what, probe, timeoutMs, 250);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "hpa-hollow-it-"));
-  config = join(dir, "cluster.config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      clusterName: "hpa-hollow",
-      dataDir: "data",
-      token: TOKEN,
-      autoscaling: { metricsScrapeIntervalSeconds: 1, syncPeriodSeconds: 1 },
-      masters,
-      nodes: [],
-    }),
-  );
-  for (const m of masters) spawnTracked(["master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)]);
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  cluster = new ClusterProcesses("hpa-hollow-it-", {
+    clusterName: "hpa-hollow",
+    dataDir: "data",
+    token: TOKEN,
+    autoscaling: { metricsScrapeIntervalSeconds: 1, syncPeriodSeconds: 1 },
+    masters,
+    nodes: [],
+  });
+  config = cluster.config;
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
   await until("the API to answer", async () => client.get("namespaces", undefined, "default"), 45_000);
-  spawnTracked(["node", "--hollow", "2", "--prefix", "hpa", "--port-base", "25300", "--sim-start-delay-ms", "100", "--log-file", join(dir, "hollow.log")]);
-  await until(
-    "2 ready hollow nodes",
-    async () => (await client.list<Node>("nodes")).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2,
-    30_000,
-  );
+  cluster.spawn(["node", "--hollow", "2", "--prefix", "hpa", "--port-base", "25300", "--sim-start-delay-ms", "100", "--log-file", join(cluster.dir, "hollow.log")]);
+  await until("2 ready hollow nodes", async () => (await readyNodeNames(client)).length === 2, 30_000);
 }, 90_000);
 
 afterAll(async () => {
   client?.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir && !process.env.KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 function deployment(cpu: string): Deployment {
