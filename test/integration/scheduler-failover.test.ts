@@ -4,50 +4,24 @@
 // Leases evicts nothing and marks no node (the new leader gives every node a
 // fresh grace period), and the new leader's scheduler binds the next pod.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Lease, Node, Pod } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
 import { fetchMasterStatus } from "../../src/client/master-status.js";
+import { apiServers, ClusterProcesses, mastersOn, sleep, until } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const TOKEN = "sched-failover-token";
-const masters = ["127.0.0.186", "127.0.0.187", "127.0.0.188"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7921, clientPort: 2999, apiPort: 7063 }));
+const masters = mastersOn(["127.0.0.186", "127.0.0.187", "127.0.0.188"], { raftPort: 7921, clientPort: 2999, apiPort: 7063 });
 
-let dir = "";
-let config = "";
-const children = new Map<string, ChildProcess>();
+let cluster: ClusterProcesses | null = null;
 let client: KubeClient;
 let renewTimer: NodeJS.Timeout | null = null;
 const nodes = ["f1", "f2", "f3"];
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function startMaster(name: string): void {
-  children.set(name, spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", name, "--log-file", join(dir, `${name}.log`)], { stdio: "ignore" }));
-}
-
 async function leader(): Promise<string | null> {
   for (const m of masters) {
-    if (!children.has(m.name)) continue;
+    if (!cluster!.has(m.name)) continue;
     const st = await fetchMasterStatus({ host: m.host, port: m.clientPort, token: TOKEN, timeoutMs: 1000 });
     if (st && st !== "unauthorized" && st.role === "leader") return m.name;
   }
@@ -81,22 +55,17 @@ async function boundNode(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sched-failover-it-"));
-  config = join(dir, "cluster.config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      clusterName: "sched-failover",
-      dataDir: "data",
-      token: TOKEN,
-      raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
-      nodeLifecycle: { leaseRenewIntervalSeconds: 0.5, nodeMonitorGracePeriodSeconds: 3, nodeMonitorPeriodSeconds: 0.25, defaultUnreachableTolerationSeconds: 0 },
-      masters,
-      nodes: [],
-    }),
-  );
-  for (const m of masters) startMaster(m.name);
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 5000 });
+  cluster = new ClusterProcesses("sched-failover-it-", {
+    clusterName: "sched-failover",
+    dataDir: "data",
+    token: TOKEN,
+    raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
+    nodeLifecycle: { leaseRenewIntervalSeconds: 0.5, nodeMonitorGracePeriodSeconds: 3, nodeMonitorPeriodSeconds: 0.25, defaultUnreachableTolerationSeconds: 0 },
+    masters,
+    nodes: [],
+  });
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 5000 });
   await until("the API to answer", async () => client.get("namespaces", undefined, "kube-node-lease"), 45_000);
   const now = new Date().toISOString();
   for (const name of nodes) {
@@ -114,14 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (renewTimer) clearInterval(renewTimer);
   client?.close();
-  for (const c of children.values()) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir && !process.env.KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe("leader failover", () => {
@@ -130,11 +92,7 @@ describe("leader failover", () => {
     for (let i = 0; i < 6; i++) await boundNode(`before-${i}`);
 
     const old = await until("a leader", leader);
-    const victim = children.get(old)!;
-    const exited = new Promise((r) => victim.once("exit", r));
-    victim.kill("SIGKILL");
-    await exited;
-    children.delete(old);
+    await cluster!.kill(old, "SIGKILL");
     const next = await until("a new leader", leader, 20_000);
     expect(next).not.toBe(old);
 
@@ -148,7 +106,7 @@ describe("leader failover", () => {
       }
       const pods = (await client.list<Pod>("pods", { namespace: "default" })).items;
       expect(pods.filter((p) => p.metadata.name!.startsWith("before-") && !p.metadata.deletionTimestamp)).toHaveLength(6);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
     }
 
     await client.create("pods", podSpec("after"));

@@ -4,9 +4,6 @@
 // tainted, its pods are evicted, and the ReplicaSet's replacements run on
 // the other nodes.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,11 +14,10 @@ import { CONFIG_DEFAULTS, type NodeLifecycleSettings } from "../../src/config/ty
 import { startControllers } from "../../src/controllers/index.js";
 import { startNodeLifecycleController } from "../../src/controllers/node-lifecycle/index.js";
 import { startScheduler } from "../../src/scheduler/index.js";
+import { apiServers, ClusterProcesses, mastersOn, readyNodeNames, until } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const TOKEN = "node-loss-test-token";
-const masters = ["127.0.0.194", "127.0.0.195", "127.0.0.196"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7911, clientPort: 2989, apiPort: 7053 }));
+const masters = mastersOn(["127.0.0.194", "127.0.0.195", "127.0.0.196"], { raftPort: 7911, clientPort: 2989, apiPort: 7053 });
 const SCHEDULER_NAME = "it-node-loss-scheduler";
 const lifecycle: NodeLifecycleSettings = {
   ...CONFIG_DEFAULTS.nodeLifecycle,
@@ -31,35 +27,11 @@ const lifecycle: NodeLifecycleSettings = {
   defaultUnreachableTolerationSeconds: 0,
 };
 
-let dir = "";
-let config = "";
-const children: ChildProcess[] = [];
+let cluster: ClusterProcesses | null = null;
 const loops: { stop(): Promise<void> }[] = [];
 let client: KubeClient;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function spawnTracked(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [PINSETTER, "--config", config, ...args], { stdio: "ignore" });
-  children.push(child);
-  return child;
-}
-
-const readyNodes = async () =>
-  (await client.list<Node>("nodes")).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata.name!);
+const readyNodes = () => readyNodeNames(client);
 
 const runningPods = async () =>
   (await client.list<Pod>("pods", { namespace: "default", labelSelector: "app=loss" })).items.filter(
@@ -67,24 +39,19 @@ const runningPods = async () =>
   );
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "node-loss-it-"));
-  config = join(dir, "cluster.config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      clusterName: "node-loss-test",
-      dataDir: "data",
-      token: TOKEN,
-      raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
-      nodeLifecycle: lifecycle,
-      masters,
-      nodes: [],
-    }),
-  );
-  for (const m of masters) spawnTracked(["master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)]);
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  cluster = new ClusterProcesses("node-loss-it-", {
+    clusterName: "node-loss-test",
+    dataDir: "data",
+    token: TOKEN,
+    raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
+    nodeLifecycle: lifecycle,
+    masters,
+    nodes: [],
+  });
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
   await until("the API to answer", async () => client.get("namespaces", undefined, "default"), 45_000);
-  spawnTracked(["node", "--hollow", "2", "--prefix", "stay", "--port-base", "25000", "--log-file", join(dir, "stay.log")]);
+  cluster.spawn(["node", "--hollow", "2", "--prefix", "stay", "--port-base", "25000", "--log-file", join(cluster.dir, "stay.log")]);
   await until("2 ready hollow nodes", async () => (await readyNodes()).length >= 2, 30_000);
 
   const logger = pino({ level: process.env.IT_LOG_LEVEL ?? "silent" });
@@ -95,19 +62,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const l of loops.splice(0)) await l.stop();
   client?.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir && !process.env.KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe("node loss with hollow nodes", () => {
   it("the pods of a killed node are evicted and replaced on the others", async () => {
-    const victim = spawnTracked(["node", "--hollow", "1", "--prefix", "victim", "--port-base", "25100", "--log-file", join(dir, "victim.log")]);
+    const victim = cluster!.spawn(["node", "--hollow", "1", "--prefix", "victim", "--port-base", "25100", "--log-file", join(cluster!.dir, "victim.log")]);
     await until("victim-0 ready", async () => (await readyNodes()).includes("victim-0"), 30_000);
 
     const deployment: Deployment = {

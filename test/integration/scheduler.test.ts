@@ -5,10 +5,6 @@
 // kube-scheduler's reason and lands once a big enough node joins; a node
 // whose lease stops is marked Unknown, tainted, and loses its pods.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { pino } from "pino";
@@ -18,14 +14,12 @@ import { KubeApiError, KubeClient } from "../../src/client/kube-client.js";
 import { CONFIG_DEFAULTS, type NodeLifecycleSettings } from "../../src/config/types.js";
 import { startNodeLifecycleController } from "../../src/controllers/node-lifecycle/index.js";
 import { startScheduler } from "../../src/scheduler/index.js";
+import { apiServers, ClusterProcesses, mastersOn, until } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const TOKEN = "scheduler-test-token";
-const masters = ["127.0.0.191", "127.0.0.192", "127.0.0.193"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7901, clientPort: 2979, apiPort: 7043 }));
+const masters = mastersOn(["127.0.0.191", "127.0.0.192", "127.0.0.193"], { raftPort: 7901, clientPort: 2979, apiPort: 7043 });
 
-let dir = "";
-const children: ChildProcess[] = [];
+let cluster: ClusterProcesses | null = null;
 let client: KubeClient;
 const renewing = new Set<string>();
 let renewTimer: NodeJS.Timeout | null = null;
@@ -44,21 +38,6 @@ const lifecycle: NodeLifecycleSettings = {
   nodeMonitorPeriodSeconds: 0.25,
   defaultUnreachableTolerationSeconds: 0,
 };
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A fake node: a Node with capacity and Ready=True, and a Lease this test renews. */
 async function addNode(name: string, cpu: string): Promise<void> {
@@ -111,24 +90,17 @@ async function eventsFor(name: string): Promise<Event[]> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "scheduler-it-"));
-  const config = join(dir, "cluster.config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      clusterName: "scheduler-test",
-      dataDir: "data",
-      token: TOKEN,
-      raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
-      nodeLifecycle: lifecycle,
-      masters,
-      nodes: [],
-    }),
-  );
-  for (const m of masters) {
-    children.push(spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)], { stdio: "ignore" }));
-  }
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  cluster = new ClusterProcesses("scheduler-it-", {
+    clusterName: "scheduler-test",
+    dataDir: "data",
+    token: TOKEN,
+    raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
+    nodeLifecycle: lifecycle,
+    masters,
+    nodes: [],
+  });
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
   await until("the API to answer", async () => (await client.get("namespaces", undefined, "kube-node-lease")) !== null, 45_000);
   renewTimer = setInterval(() => void renewLeases(), 500);
   const logger = pino({ level: process.env.IT_LOG_LEVEL ?? "silent" });
@@ -140,14 +112,7 @@ afterAll(async () => {
   if (renewTimer) clearInterval(renewTimer);
   for (const l of loops.splice(0)) await l.stop();
   client?.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir && !process.env.KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe("scheduler on real masters", () => {
