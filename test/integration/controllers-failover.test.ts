@@ -5,55 +5,24 @@
 // leader's term is refused. Skipped while the masters do not run the
 // controllers yet (controllers.test.ts covers them in-process then).
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment, Endpoints, KubeObject, Pod, Service } from "../../src/api/types.js";
 import { Informer } from "../../src/client/informer.js";
 import { KubeApiError, KubeClient } from "../../src/client/kube-client.js";
 import { fetchMasterStatus } from "../../src/client/master-status.js";
 import { FENCE_TERM_HEADER } from "../../src/master/leader-loops.js";
+import { apiServers, ClusterProcesses, everyMasterAnswers, getOrNull as getFrom, mastersOn, sleep, until } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const TOKEN = "controllers-failover-token";
-const masters = ["127.0.0.144", "127.0.0.145", "127.0.0.146"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7711, clientPort: 2789, apiPort: 6853 }));
+const masters = mastersOn(["127.0.0.144", "127.0.0.145", "127.0.0.146"], { raftPort: 7711, clientPort: 2789, apiPort: 6853 });
 
-let dir = "";
-let configPath = "";
-const children = new Map<string, ChildProcess>();
+let cluster: ClusterProcesses | null = null;
 let client: KubeClient;
 let wired = false;
 let informer: Informer<Pod> | null = null;
 const timers = new Set<NodeJS.Timeout>();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown = null;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
-    await sleep(200);
-  }
-}
-
-async function getOrNull<T extends KubeObject>(resource: string, ns: string | undefined, name: string): Promise<T | null> {
-  try {
-    return await client.get<T>(resource, ns, name);
-  } catch (err) {
-    if (err instanceof KubeApiError && err.notFound) return null;
-    throw err;
-  }
-}
+const getOrNull = <T extends KubeObject>(resource: string, ns: string | undefined, name: string) => getFrom<T>(client, resource, ns, name);
 
 /** Stands in for kubelets: each pod gets an IP, Running and Ready shortly after it appears,
  *  and Ready again if another writer replaces its conditions. */
@@ -93,7 +62,7 @@ function startFakeKubelet(): void {
 async function leader(): Promise<{ name: string; term: number }> {
   return until("a leader", async () => {
     for (const m of masters) {
-      if (!children.has(m.name)) continue;
+      if (!cluster!.has(m.name)) continue;
       const s = await fetchMasterStatus({ host: m.host, port: m.clientPort, token: TOKEN });
       if (s && s !== "unauthorized" && s.role === "leader") return { name: s.name, term: s.term };
     }
@@ -103,11 +72,7 @@ async function leader(): Promise<{ name: string; term: number }> {
 
 async function killLeader(): Promise<{ name: string; term: number }> {
   const l = await leader();
-  const child = children.get(l.name)!;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGKILL");
-  await exited;
-  children.delete(l.name);
+  await cluster!.kill(l.name, "SIGKILL");
   return l;
 }
 
@@ -141,23 +106,11 @@ function deployment(ns: string, replicas: number, image: string): Deployment {
   };
 }
 
-function startMaster(config: string, m: (typeof masters)[number]): void {
-  children.set(m.name, spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)], { stdio: "ignore" }));
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "pinsetter-controllers-failover-"));
-  const config = (configPath = join(dir, "cluster.config.json"));
-  writeFileSync(config, JSON.stringify({ clusterName: "controllers-failover", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 5000 }, masters, nodes: [] }));
-  for (const m of masters) startMaster(config, m);
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 5000 });
-  await until("the API on every master", async () => {
-    for (const m of masters) {
-      const r = await fetch(`http://${m.host}:${m.apiPort}/api/v1/namespaces/default`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      if (r.status !== 200) return false;
-    }
-    return true;
-  }, 80_000); // a loaded machine (2 cores, many suites) can take this long
+  cluster = new ClusterProcesses("pinsetter-controllers-failover-", { clusterName: "controllers-failover", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 5000 }, masters, nodes: [] });
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 5000 });
+  await until("the API on every master", () => everyMasterAnswers(masters, TOKEN), 80_000); // a loaded machine (2 cores, many suites) can take this long
   await client.create<Service>("services", { apiVersion: "v1", kind: "Service", metadata: { name: "probe", namespace: "default" }, spec: { selector: { app: "probe" }, ports: [{ port: 80 }] } });
   wired = !!(await until("endpoints from the leader's controllers", () => getOrNull<Endpoints>("endpoints", "default", "probe"), 8000).catch(() => null));
   if (wired) startFakeKubelet();
@@ -167,16 +120,8 @@ afterAll(async () => {
   informer?.stop();
   for (const t of timers) clearTimeout(t);
   client?.close();
-  for (const c of children.values()) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  children.clear();
-  if (dir && !process.env.KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
-  else if (dir) console.log("kept", dir);
+  await cluster?.stop();
+  if (cluster && process.env.KEEP_TEST_DIR) console.log("kept", cluster.dir);
 });
 
 describe("controllers through leader failures", () => {
@@ -211,14 +156,8 @@ describe("controllers through leader failures", () => {
   it("kill -9 of the leader while 100 pods are being created ends with exactly 100", async (ctx) => {
     if (!wired) ctx.skip();
     // Bring back a master an earlier test killed (it restarts from its data dir), so one more may die.
-    for (const m of masters) if (!children.has(m.name)) startMaster(configPath, m);
-    await until("every master's API", async () => {
-      for (const m of masters) {
-        const r = await fetch(`http://${m.host}:${m.apiPort}/api/v1/namespaces/default`, { headers: { authorization: `Bearer ${TOKEN}` } });
-        if (r.status !== 200) return false;
-      }
-      return true;
-    }, 80_000);
+    for (const m of masters) if (!cluster!.has(m.name)) cluster!.startMaster(m.name);
+    await until("every master's API", () => everyMasterAnswers(masters, TOKEN), 80_000);
     await client.create("namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "hundred" } });
     await client.create("deployments", deployment("hundred", 100, "pinsetter/busybox:1"));
     await until("creation under way", async () => (await livePods("hundred")).length >= 10);

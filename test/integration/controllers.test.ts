@@ -7,9 +7,8 @@
 // in every state a watch sees; rollback; pause and resume; the garbage
 // collector (background, foreground, orphan); Endpoints follow readiness.
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,43 +16,19 @@ import type { Deployment, Endpoints, Event, KubeObject, Pod, ReplicaSet, Scale, 
 import { Informer } from "../../src/client/informer.js";
 import { KubeApiError, KubeClient } from "../../src/client/kube-client.js";
 import { startControllers } from "../../src/controllers/index.js";
+import { apiServers, ClusterProcesses, everyMasterAnswers, getOrNull as getFrom, mastersOn, sleep, until as untilEvery } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const TOKEN = "controllers-test-token";
-const masters = ["127.0.0.141", "127.0.0.142", "127.0.0.143"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7701, clientPort: 2779, apiPort: 6843 }));
+const masters = mastersOn(["127.0.0.141", "127.0.0.142", "127.0.0.143"], { raftPort: 7701, clientPort: 2779, apiPort: 6843 });
 
-let dir = "";
-const children: ChildProcess[] = [];
+let cluster: ClusterProcesses | null = null;
 let client: KubeClient;
 let inProcess: { stop(): Promise<void> } | null = null;
 let kubelet: FakeKubelet | null = null;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = <T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000) => untilEvery(what, probe, timeoutMs, { everyMs: 150 });
 
-async function until<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown = null;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
-    await sleep(150);
-  }
-}
-
-async function getOrNull<T extends KubeObject>(resource: string, ns: string | undefined, name: string): Promise<T | null> {
-  try {
-    return await client.get<T>(resource, ns, name);
-  } catch (err) {
-    if (err instanceof KubeApiError && err.notFound) return null;
-    throw err;
-  }
-}
+const getOrNull = <T extends KubeObject>(resource: string, ns: string | undefined, name: string) => getFrom<T>(client, resource, ns, name);
 
 /** Stands in for kubelets: gives each new pod an IP, Running, and Ready after a delay, and
  *  keeps asserting the readiness it was told (another writer may replace the conditions). */
@@ -169,7 +144,7 @@ async function rolledOut(ns: string, name: string, replicas: number): Promise<De
 
 /** Controllers in this process, as a leader master would run them. */
 function startInProcess(): { stop(): Promise<void> } {
-  const ctrlClient = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  const ctrlClient = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
   const running = startControllers({ client: ctrlClient, logger: pino({ level: process.env.CONTROLLERS_TEST_LOG ?? "silent" }) });
   return {
     async stop() {
@@ -180,23 +155,10 @@ function startInProcess(): { stop(): Promise<void> } {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "pinsetter-controllers-"));
-  const config = join(dir, "cluster.config.json");
-  writeFileSync(
-    config,
-    JSON.stringify({ clusterName: "controllers-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 5000 }, masters, nodes: [] }),
-  );
-  for (const m of masters) {
-    children.push(spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)], { stdio: "ignore" }));
-  }
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
-  await until("the API on every master", async () => {
-    for (const m of masters) {
-      const r = await fetch(`http://${m.host}:${m.apiPort}/api/v1/namespaces/default`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      if (r.status !== 200) return false;
-    }
-    return true;
-  }, 80_000); // a loaded machine (2 cores, many suites) can take this long
+  cluster = new ClusterProcesses("pinsetter-controllers-", { clusterName: "controllers-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 5000 }, masters, nodes: [] });
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
+  await until("the API on every master", () => everyMasterAnswers(masters, TOKEN), 80_000); // a loaded machine (2 cores, many suites) can take this long
 
   // Do the masters run the controllers already? An Endpoints for a new Service says so.
   await createNamespace("probe");
@@ -210,14 +172,7 @@ afterAll(async () => {
   kubelet?.stop();
   await inProcess?.stop();
   client?.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe("deployments", () => {
@@ -549,7 +504,7 @@ describe("kubectl rollout against the controllers", () => {
   it.skipIf(!hasKubectl)("status, history, undo, pause/resume and restart work as with Kubernetes", async () => {
     const ns = "kubectl";
     await createNamespace(ns);
-    const kubeconfig = join(dir, "kubeconfig");
+    const kubeconfig = join(cluster!.dir, "kubeconfig");
     // kubectl sends a bearer token only over TLS; the API port speaks both.
     writeFileSync(
       kubeconfig,

@@ -9,8 +9,8 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Node } from "../../src/api/types.js";
-import { KubeClient } from "../../src/client/kube-client.js";
+import type { KubeObject, Node } from "../../src/api/types.js";
+import { KubeApiError, type KubeClient } from "../../src/client/kube-client.js";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 /** PINSETTER_DIST points at another build of the same sources (default dist/), so a
@@ -35,13 +35,20 @@ export function mastersOn(hosts: readonly string[], ports: { raftPort: number; c
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+export interface UntilOptions {
+  /** pause between probes (default 200 ms) */
+  everyMs?: number;
+  /** a probe that throws fails the wait at once instead of being retried */
+  failFast?: boolean;
+}
+
 /** Polls probe until it returns something truthy; on timeout the error names what was
- *  awaited and the last error (or falsy value) the probe gave. */
+ *  awaited and the last error the probe threw. */
 export async function until<T>(
   what: string,
   probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
   timeoutMs = 30_000,
-  everyMs = 200,
+  opts: UntilOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown = null;
@@ -50,10 +57,11 @@ export async function until<T>(
       const v = await probe();
       if (v) return v;
     } catch (err) {
+      if (opts.failFast) throw err;
       lastErr = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${(lastErr as Error).message})` : ""}`);
-    await sleep(everyMs);
+    await sleep(opts.everyMs ?? 200);
   }
 }
 
@@ -68,6 +76,16 @@ export async function everyMasterAnswers(masters: readonly MasterEntry[], token:
     if (r.status !== 200) return false;
   }
   return true;
+}
+
+/** The object, or null when the API answers 404. */
+export async function getOrNull<T extends KubeObject>(client: KubeClient, resource: string, ns: string | undefined, name: string): Promise<T | null> {
+  try {
+    return await client.get<T>(resource, ns, name);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.notFound) return null;
+    throw err;
+  }
 }
 
 export function isNodeReady(n: Node): boolean {
@@ -102,9 +120,13 @@ export class ClusterProcesses {
 
   /** `node pinsetter.js --config <config> ...args`, tracked under key (a fresh one if omitted). */
   spawn(args: readonly string[], opts: { key?: string; stdio?: StdioOptions } = {}): ChildProcess {
-    const key = opts.key ?? `child-${++this.anon}`;
+    if (opts.key !== undefined && this.children.has(opts.key)) throw new Error(`a process ${opts.key} is already tracked`);
+    return this.track(spawn(process.execPath, [PINSETTER, "--config", this.config, ...args], { stdio: opts.stdio ?? "ignore" }), opts.key);
+  }
+
+  /** Tracks a process started elsewhere (a pinctl -w, say) so that stop() kills it too. */
+  track(child: ChildProcess, key = `child-${++this.anon}`): ChildProcess {
     if (this.children.has(key)) throw new Error(`a process ${key} is already tracked`);
-    const child = spawn(process.execPath, [PINSETTER, "--config", this.config, ...args], { stdio: opts.stdio ?? "ignore" });
     this.children.set(key, child);
     return child;
   }
@@ -130,9 +152,10 @@ export class ClusterProcesses {
     this.children.delete(key);
   }
 
-  /** SIGKILLs every tracked process (awaiting each exit) and removes the dir unless KEEP_TEST_DIR is set. */
+  /** SIGKILLs every tracked process, newest first (awaiting each exit), and removes the dir unless KEEP_TEST_DIR is set. */
   async stop(): Promise<void> {
-    for (const c of this.children.values()) await killAndWait(c);
+    // Newest first: nodes go before the masters they report to.
+    for (const c of [...this.children.values()].reverse()) await killAndWait(c);
     this.children.clear();
     if (!process.env.KEEP_TEST_DIR) rmSync(this.dir, { recursive: true, force: true });
   }
