@@ -4,27 +4,22 @@
 // format, describe, scale, delete -f, rollout history and undo, get -w,
 // autoscale, kubeconfig, and the error lines and exit codes.
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KubeClient } from "../../src/client/kube-client.js";
 import type { Deployment, KubeObject, ReplicaSet } from "../../src/api/types.js";
+import { apiServers, ClusterProcesses, everyMasterAnswers, mastersOn, PINCTL, until as untilShared } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-// PINSETTER_DIST points at another build of the same sources (default dist/).
-const DIST = process.env.PINSETTER_DIST ?? join(ROOT, "dist");
-const PINSETTER = join(DIST, "src", "cli", "pinsetter.js");
-const PINCTL = join(DIST, "src", "cli", "pinctl.js");
 const TOKEN = "pinctl-test-token";
 
-const masters = ["127.0.0.171", "127.0.0.172", "127.0.0.173"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7601, clientPort: 2679, apiPort: 6743 }));
+const masters = mastersOn(["127.0.0.171", "127.0.0.172", "127.0.0.173"], { raftPort: 7601, clientPort: 2679, apiPort: 6743 });
 
+let cluster: ClusterProcesses | null = null;
 let dir = "";
 let config = "";
-const children: ChildProcess[] = [];
 let client: KubeClient;
 
 interface Run {
@@ -43,15 +38,9 @@ function pinctlStdin(input: string, ...args: string[]): Run {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function until<T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+// These probes do not throw but for a real fault, which should fail the test at once.
+const until = <T>(what: string, probe: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000) =>
+  untilShared(what, probe, timeoutMs, { everyMs: 250, failFast: true });
 
 function file(name: string, text: string): string {
   const path = join(dir, name);
@@ -102,46 +91,25 @@ data:
 `;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "pinctl-resources-"));
-  config = file(
-    "cluster.config.json",
-    JSON.stringify({
-      clusterName: "pinctl-test",
-      dataDir: "data",
-      token: TOKEN,
-      raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
-      masters,
-      nodes: [],
-    }),
-  );
-  for (const m of masters) {
-    const child = spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)], { stdio: "ignore" });
-    children.push(child);
-  }
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
-  await until("the API to answer on every master", async () => {
-    for (const m of masters) {
-      try {
-        const r = await fetch(`http://${m.host}:${m.apiPort}/api/v1/namespaces/default`, { headers: { authorization: `Bearer ${TOKEN}` } });
-        if (r.status !== 200) return false;
-      } catch {
-        return false;
-      }
-    }
-    return true;
-  }, 45_000);
+  cluster = new ClusterProcesses("pinctl-resources-", {
+    clusterName: "pinctl-test",
+    dataDir: "data",
+    token: TOKEN,
+    raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 },
+    masters,
+    nodes: [],
+  });
+  dir = cluster.dir;
+  config = cluster.config;
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
+  // Refused connections while the masters start are retried.
+  await untilShared("the API to answer on every master", () => everyMasterAnswers(masters, TOKEN), 45_000, { everyMs: 250 });
 });
 
 afterAll(async () => {
   client?.close();
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe("pinctl apply", () => {
@@ -269,7 +237,7 @@ describe("pinctl get", () => {
 
   it("-w prints a row for each change until interrupted", async () => {
     const child = spawn(process.execPath, [PINCTL, "--config", config, "get", "configmaps", "-w"], { stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
+    cluster!.track(child);
     let out = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     await until("the initial table", () => /settings/.test(out));
@@ -424,7 +392,7 @@ describe("pinctl rollout", () => {
     // With 0 replicas, a rollout is complete as soon as the controller (or anyone) observes the generation.
     const d = await client.get<Deployment>("deployments", "default", "roll");
     const status = spawn(process.execPath, [PINCTL, "--config", config, "rollout", "status", "deployment/roll", "--timeout", "60s"], { stdio: ["ignore", "pipe", "pipe"] });
-    children.push(status);
+    cluster!.track(status);
     let out = "";
     status.stdout!.on("data", (b: Buffer) => (out += b.toString()));
     const exited = new Promise<number | null>((r) => status.once("exit", (code) => r(code)));
@@ -452,10 +420,7 @@ describe("pinctl rollout", () => {
   });
 
   it("fails over to another master's API when the first one is gone", async () => {
-    const first = children[0]!;
-    const exited = new Promise((r) => first.once("exit", r));
-    first.kill("SIGKILL");
-    await exited;
+    await cluster!.kill(masters[0]!.name, "SIGKILL");
     // A new leader may take an election timeout; pinctl itself tries the other masters.
     const r = await until("get from the remaining masters", () => {
       const got = pinctl("get", "ns", "default", "-o", "name");

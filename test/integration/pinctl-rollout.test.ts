@@ -6,28 +6,23 @@
 // leader loops yet, this test runs the same scheduler and controllers itself,
 // against the same API, so the commands meet real controllers either way.
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deployment, Node } from "../../src/api/types.js";
+import type { Deployment } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
 import { startControllers, type RunningControllers } from "../../src/controllers/index.js";
 import { startScheduler } from "../../src/scheduler/index.js";
+import { apiServers, ClusterProcesses, mastersOn, PINCTL, readyNodeNames, until as untilShared } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-// PINSETTER_DIST points at another build of the same sources (default dist/).
-const DIST = process.env.PINSETTER_DIST ?? join(ROOT, "dist");
-const PINSETTER = join(DIST, "src", "cli", "pinsetter.js");
-const PINCTL = join(DIST, "src", "cli", "pinctl.js");
 const TOKEN = "pinctl-rollout-token";
-const masters = ["127.0.0.175", "127.0.0.176", "127.0.0.177"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7611, clientPort: 2689, apiPort: 6753 }));
+const masters = mastersOn(["127.0.0.175", "127.0.0.176", "127.0.0.177"], { raftPort: 7611, clientPort: 2689, apiPort: 6753 });
 
+let cluster: ClusterProcesses | null = null;
 let dir = "";
 let config = "";
-const children: ChildProcess[] = [];
 let client: KubeClient;
 const inProcess: { stop(): Promise<void> }[] = [];
 
@@ -36,15 +31,9 @@ function pinctl(...args: string[]): { code: number; stdout: string; stderr: stri
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+// A probe that throws is a real fault here: it fails the test at once.
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000) =>
+  untilShared(what, probe, timeoutMs, { everyMs: 250, failFast: true });
 
 const deployment = (image: string, cause: string) => `
 apiVersion: apps/v1
@@ -69,13 +58,11 @@ spec:
 `;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "pinctl-rollout-"));
-  config = join(dir, "cluster.config.json");
-  writeFileSync(config, JSON.stringify({ clusterName: "pinctl-rollout", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 }, masters, nodes: [] }));
-  for (const m of masters) {
-    children.push(spawn(process.execPath, [PINSETTER, "--config", config, "master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)], { stdio: "ignore" }));
-  }
-  client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 10_000 });
+  cluster = new ClusterProcesses("pinctl-rollout-", { clusterName: "pinctl-rollout", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500, snapshotEvery: 1000 }, masters, nodes: [] });
+  dir = cluster.dir;
+  config = cluster.config;
+  for (const m of masters) cluster.startMaster(m.name);
+  client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 10_000 });
   await until("the API", async () => {
     try {
       return (await client.get("namespaces", undefined, "default")).metadata.name === "default";
@@ -83,13 +70,8 @@ beforeAll(async () => {
       return false;
     }
   }, 45_000);
-  children.push(
-    spawn(process.execPath, [PINSETTER, "--config", config, "node", "--hollow", "2", "--prefix", "rollout", "--port-base", "20710", "--log-file", join(dir, "nodes.log")], { stdio: "ignore" }),
-  );
-  await until("two Ready hollow nodes", async () => {
-    const nodes = (await client.list<Node>("nodes")).items;
-    return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2;
-  });
+  cluster.spawn(["node", "--hollow", "2", "--prefix", "rollout", "--port-base", "20710", "--log-file", join(dir, "nodes.log")]);
+  await until("two Ready hollow nodes", async () => (await readyNodeNames(client)).length === 2);
   // Do the masters run the controllers? A probe deployment is observed within seconds if so.
   await client.create("deployments", {
     apiVersion: "apps/v1",
@@ -109,14 +91,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of inProcess.splice(0)) await p.stop();
   client?.close();
-  for (const c of children.splice(0).reverse()) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe("pinctl rollout with the deployment controller", () => {
