@@ -1,34 +1,27 @@
 // Matching of label selectors and node selector terms, the two selector
 // shapes of pod specs (metav1.LabelSelector and v1.NodeSelectorTerm).
 
+import { labelSelectorFromObject, type LabelMatcher } from "../api/selectors.js";
 import type { LabelSelector, NodeSelectorRequirement, NodeSelectorTerm, Node } from "../api/types.js";
 
-/** metav1.LabelSelector: an empty selector matches everything, an absent one nothing. */
+/** Matchers by selector object: the plugins test the same pods' selectors against many
+ *  pods per cycle, and objects from the informer cache are replaced, never mutated. */
+const matchers = new WeakMap<LabelSelector, LabelMatcher | null>();
+
+/** metav1.LabelSelector, by the API's own matcher (src/api/selectors.ts): an empty selector
+ *  matches everything, an absent or invalid one nothing. */
 export function selectorMatches(sel: LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
   if (!sel) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const val = l[e.key];
-    switch (e.operator) {
-      case "In":
-        if (!has || !(e.values ?? []).includes(val!)) return false;
-        break;
-      case "NotIn":
-        if (has && (e.values ?? []).includes(val!)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
+  let m = matchers.get(sel);
+  if (m === undefined) {
+    try {
+      m = labelSelectorFromObject(sel);
+    } catch {
+      m = null;
     }
+    matchers.set(sel, m);
   }
-  return true;
+  return m !== null && m.matches(labels);
 }
 
 function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {

@@ -1,35 +1,20 @@
 // Label selectors (meta/v1 LabelSelector and map selectors) as the
 // controllers match them against cached objects.
 
+import { labelSelectorFromObject } from "../../api/selectors.js";
 import type { LabelSelector } from "../../api/types.js";
 
-/** matchLabels AND every matchExpression. An empty selector matches everything;
- *  callers that must refuse "select all" (ReplicaSets, Deployments) check isEmptySelector first. */
+/** matchLabels AND every matchExpression, by the API's own matcher (src/api/selectors.ts).
+ *  An empty selector matches everything; callers that must refuse "select all" (ReplicaSets,
+ *  Deployments) check isEmptySelector first. A missing or invalid selector matches nothing,
+ *  as Kubernetes treats a selector LabelSelectorAsSelector refuses. */
 export function selectorMatches(sel: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
   if (!sel) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case "In":
-        if (!has || !values.includes(l[e.key]!)) return false;
-        break;
-      case "NotIn":
-        if (has && values.includes(l[e.key]!)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
+  try {
+    return labelSelectorFromObject(sel).matches(labels);
+  } catch {
+    return false;
   }
-  return true;
 }
 
 export function isEmptySelector(sel: LabelSelector | undefined): boolean {
