@@ -2,6 +2,8 @@
 // them (kubectl's tabwriter), ages as 5s, 3m, 2h, 4d, and the server's Table
 // rows turned into lines. Pure functions, tested on their own.
 
+import { ageSince, formatAge as formatAgeMs } from "../../api/tables.js";
+
 /** Aligns rows into columns: each column as wide as its widest cell, three spaces apart, no trailing blanks. */
 export function alignColumns(rows: string[][], minWidths: number[] = [], gap = 3): string[] {
   const widths = columnWidths(rows, minWidths);
@@ -25,43 +27,14 @@ export function padRow(row: string[], widths: number[], gap = 3): string {
     .trimEnd();
 }
 
-/** kubectl's duration.HumanDuration: 45s, 2m5s, 12m, 3h20m, 10h, 3d4h, 40d, 2y10d. */
+/** kubectl's duration.HumanDuration: 45s, 2m5s, 12m, 3h20m, 10h, 3d4h, 40d, 2y10d (the API's AGE column formatter). */
 export function humanDuration(ms: number): string {
-  // Go truncates toward zero: -1.5 s is "0s" (tolerated clock skew), -2 s is invalid.
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return "<invalid>";
-  if (seconds < 0) return "0s";
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.floor(hours / 24) % 365;
-    return dy === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${dy}d`;
-  }
-  return `${Math.floor(hours / 24 / 365)}y`;
+  return formatAgeMs(ms);
 }
 
 /** The age of a timestamp, "<unknown>" when there is none. */
 export function formatAge(timestamp: string | undefined | null, now: number = Date.now()): string {
-  if (!timestamp) return "<unknown>";
-  const t = Date.parse(timestamp);
-  if (Number.isNaN(t)) return "<unknown>";
-  return humanDuration(now - t);
+  return ageSince(timestamp, new Date(now));
 }
 
 // ------------------------------------------------------------------ Tables
