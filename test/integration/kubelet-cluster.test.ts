@@ -5,47 +5,36 @@
 // (no duplicate); deleting the pod stops and removes its containers; a pod
 // deleted while its node was down is cleaned up when the node comes back.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, rmSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Event, Lease, Node, Pod } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
 import { LABELS } from "../../src/kubelet/runtime.js";
+import { ClusterProcesses, PINSETTER } from "../lib/cluster-processes.js";
 import { dockerAvailable, ensureTestImage, removeNodeContainers, TEST_IMAGE, waitFor } from "./kubelet-helpers.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const hasDocker = (await dockerAvailable()) && existsSync(PINSETTER);
 
 const TOKEN = "kubelet-test-token";
 const MASTER = { name: "m1", host: "127.0.0.171", raftPort: 7461, clientPort: 2561, apiPort: 6661 };
 const NODE = { name: `kw${process.pid % 10000}`, host: "127.0.0.175", kubeletPort: 10361, runtime: "docker" };
 
+let cluster: ClusterProcesses | null = null;
 let dir = "";
-let configPath = "";
-let master: ChildProcess | null = null;
-let node: ChildProcess | null = null;
 let client: KubeClient;
 const docker = new Docker();
 
-function startNode(): ChildProcess {
-  const child = spawn(process.execPath, [PINSETTER, "--config", configPath, "node", "--name", NODE.name, "--log-file", join(dir, "node.log")], { stdio: ["ignore", "ignore", "pipe"] });
+/** The node process, tracked as "node"; its stderr goes to this test's stderr, tagged. */
+function startNode(): void {
+  const child = cluster!.spawn(["node", "--name", NODE.name, "--log-file", join(dir, "node.log")], { key: "node", stdio: ["ignore", "ignore", "pipe"] });
   child.stderr!.on("data", (d: Buffer) => process.stderr.write(`[node] ${d}`));
-  return child;
 }
 
-async function stop(child: ChildProcess | null, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+/** Stops the node process (SIGTERM, as on a real shutdown, unless told otherwise). */
+const stopNode = (signal: NodeJS.Signals = "SIGTERM") => cluster!.kill("node", signal);
 
 function kubeletGet(path: string, token = TOKEN): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -105,17 +94,13 @@ function webPod(name: string): Pod {
 describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
   beforeAll(async () => {
     ensureTestImage();
-    dir = mkdtempSync(join(tmpdir(), "pinsetter-kubelet-"));
-    configPath = join(dir, "cluster.config.json");
-    writeFileSync(
-      configPath,
-      JSON.stringify({ clusterName: "kubelet-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500 }, masters: [MASTER], nodes: [NODE] }),
-    );
-    master = spawn(process.execPath, [PINSETTER, "--config", configPath, "master", "--name", MASTER.name, "--log-file", join(dir, "m1.log")], { stdio: ["ignore", "ignore", "pipe"] });
+    cluster = new ClusterProcesses("pinsetter-kubelet-", { clusterName: "kubelet-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500 }, masters: [MASTER], nodes: [NODE] });
+    dir = cluster.dir;
+    const master = cluster.startMaster(MASTER.name, ["ignore", "ignore", "pipe"]);
     master.stderr!.on("data", (d: Buffer) => process.stderr.write(`[m1] ${d}`));
     client = new KubeClient({ servers: [`http://${MASTER.host}:${MASTER.apiPort}`], token: TOKEN, timeoutMs: 5000 });
     await waitFor("the API server", async () => (await client.list("namespaces")).items.length > 0, 60_000, 300);
-    node = startNode();
+    startNode();
   }, 120_000);
 
   afterEach((ctx) => {
@@ -126,8 +111,8 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
   });
 
   afterAll(async () => {
-    await stop(node);
-    await stop(master);
+    // SIGTERM, the node before the master, as on a real shutdown; the dir goes after the containers.
+    await cluster?.stop({ signal: "SIGTERM", keepDir: true });
     client?.close();
     await removeNodeContainers(NODE.name);
     if (process.env.KEEP_KUBELET_TEST_DIR) process.stderr.write(`kept ${dir}\n`);
@@ -205,8 +190,8 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     const before = (await podContainers(uid)).map((c) => c.Id).sort();
     expect(before.length).toBe(2); // sandbox + web
     const readyBefore = (await client.get<Pod>("pods", "default", "web-1")).status!.conditions!.find((c) => c.type === "Ready")!;
-    await stop(node);
-    node = startNode();
+    await stopNode();
+    startNode();
     await waitFor("kubelet back", async () => (await kubeletGet("/healthz", "")).body === "ok");
     await new Promise((r) => setTimeout(r, 3000));
     expect((await podContainers(uid)).map((c) => c.Id).sort()).toEqual(before);
@@ -358,11 +343,11 @@ describe.skipIf(!hasDocker)("kubelet in a cluster", () => {
     expect(previous.body).toMatch(/^pod web-2 on /);
     expect((await kubeletGet("/containerLogs/default/web-2/web?tailLines=x")).status).toBe(400);
 
-    await stop(node, "SIGKILL");
+    await stopNode("SIGKILL");
     // Force-delete (grace 0) while the node is away: the object goes at once.
     await client.delete("pods", "default", "web-2", { gracePeriodSeconds: 0 });
     expect((await podContainers(uid)).some((c) => c.State === "running")).toBe(true);
-    node = startNode();
+    startNode();
     await waitFor("stale containers removed", async () => (await podContainers(uid)).length === 0, 60_000);
     const log = readFileSync(join(dir, "node.log"), "utf8");
     expect(log).toContain("removing containers of a pod no longer bound here");

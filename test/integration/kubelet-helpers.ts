@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { LABELS } from "../../src/kubelet/runtime.js";
+import { until } from "../lib/cluster-processes.js";
 
 export const TEST_IMAGE = "pinsetter/kubelet-test:1";
 
@@ -53,17 +54,7 @@ export async function removeNodeContainers(nodeName: string): Promise<void> {
   await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+/** until() of the shared cluster scaffolding, with the pause as a plain argument. */
+export function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  return until(what, fn, timeoutMs, { everyMs });
 }

@@ -3,36 +3,22 @@
 // pods go Running with an IP, scripted exits and readiness take effect, and
 // deletion completes; each serves its kubelet endpoints on its own port.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lease, Node, Pod } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
+import { ClusterProcesses, PINSETTER } from "../lib/cluster-processes.js";
 import { waitFor } from "./kubelet-helpers.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
 const TOKEN = "hollow-test-token";
 const MASTER = { name: "m1", host: "127.0.0.181", raftPort: 7471, clientPort: 2571, apiPort: 6671 };
 const PORT_BASE = 21_500;
 const PREFIX = `hl${process.pid % 10000}`;
 
-let dir = "";
-let master: ChildProcess | null = null;
-let hollow: ChildProcess | null = null;
+let cluster: ClusterProcesses | null = null;
 let client: KubeClient;
-
-async function stop(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 function kubeletGet(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -57,20 +43,17 @@ const get = (name: string) => client.get<Pod>("pods", "default", name);
 
 describe.skipIf(!existsSync(PINSETTER))("hollow nodes", () => {
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "pinsetter-hollow-"));
-    const configPath = join(dir, "cluster.config.json");
-    writeFileSync(configPath, JSON.stringify({ clusterName: "hollow-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500 }, masters: [MASTER], nodes: [] }));
-    master = spawn(process.execPath, [PINSETTER, "--config", configPath, "master", "--name", "m1", "--log-file", join(dir, "m1.log")], { stdio: "ignore" });
+    cluster = new ClusterProcesses("pinsetter-hollow-", { clusterName: "hollow-test", dataDir: "data", token: TOKEN, raft: { heartbeatMs: 50, electionTimeoutMs: 500 }, masters: [MASTER], nodes: [] });
+    cluster.startMaster("m1");
     client = new KubeClient({ servers: [`http://${MASTER.host}:${MASTER.apiPort}`], token: TOKEN, timeoutMs: 5000 });
     await waitFor("the API server", async () => (await client.list("namespaces")).items.length > 0, 60_000, 300);
-    hollow = spawn(process.execPath, [PINSETTER, "--config", configPath, "node", "--hollow", "3", "--prefix", PREFIX, "--port-base", String(PORT_BASE), "--sim-start-delay-ms", "100", "--log-file", join(dir, "hollow.log")], { stdio: ["ignore", "ignore", "inherit"] });
+    cluster.spawn(["node", "--hollow", "3", "--prefix", PREFIX, "--port-base", String(PORT_BASE), "--sim-start-delay-ms", "100", "--log-file", join(cluster.dir, "hollow.log")], { stdio: ["ignore", "ignore", "inherit"] });
   }, 120_000);
 
   afterAll(async () => {
-    await stop(hollow);
-    await stop(master);
+    // SIGTERM, the hollow nodes first: they stop as on a real shutdown.
+    await cluster?.stop({ signal: "SIGTERM" });
     client?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("registers N Ready nodes with their own Leases and kubelet ports", async () => {

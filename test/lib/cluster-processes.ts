@@ -96,12 +96,20 @@ export async function readyNodeNames(client: KubeClient): Promise<string[]> {
   return (await client.list<Node>("nodes")).items.filter(isNodeReady).map((n) => n.metadata.name!);
 }
 
-/** Sends signal and resolves when the process has exited (at once if it already had). */
-export async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/** Sends signal and resolves when the process has exited (at once if it already had);
+ *  a process that ignores a gentler signal gets SIGKILL after killAfterMs. */
+export async function stopProcess(child: ChildProcess | null | undefined, signal: NodeJS.Signals = "SIGTERM", killAfterMs = 10_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
   child.kill(signal);
+  const timer = signal === "SIGKILL" ? null : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
   await exited;
+  if (timer) clearTimeout(timer);
+}
+
+/** kill -9 and wait for the exit. */
+export function killAndWait(child: ChildProcess): Promise<void> {
+  return stopProcess(child, "SIGKILL");
 }
 
 /** A temp dir with a cluster config and the pinsetter processes started from it. */
@@ -144,19 +152,20 @@ export class ClusterProcesses {
     return this.children.get(key);
   }
 
-  /** Kills a tracked process, waits for its exit, and forgets it. */
+  /** Stops a tracked process (SIGKILL unless told otherwise), waits for its exit, and forgets it. */
   async kill(key: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const child = this.children.get(key);
     if (!child) throw new Error(`no process ${key} is tracked`);
-    await killAndWait(child, signal);
+    await stopProcess(child, signal);
     this.children.delete(key);
   }
 
-  /** SIGKILLs every tracked process, newest first (awaiting each exit), and removes the dir unless KEEP_TEST_DIR is set. */
-  async stop(): Promise<void> {
-    // Newest first: nodes go before the masters they report to.
-    for (const c of [...this.children.values()].reverse()) await killAndWait(c);
+  /** Stops every tracked process, newest first so that nodes go before the masters they
+   *  report to (SIGKILL unless told otherwise, awaiting each exit), and removes the dir
+   *  unless keepDir (default: KEEP_TEST_DIR is set). */
+  async stop(opts: { signal?: NodeJS.Signals; keepDir?: boolean } = {}): Promise<void> {
+    for (const c of [...this.children.values()].reverse()) await stopProcess(c, opts.signal ?? "SIGKILL");
     this.children.clear();
-    if (!process.env.KEEP_TEST_DIR) rmSync(this.dir, { recursive: true, force: true });
+    if (!(opts.keepDir ?? !!process.env.KEEP_TEST_DIR)) rmSync(this.dir, { recursive: true, force: true });
   }
 }
