@@ -51,6 +51,21 @@ function dockerName(parts: string[]): string {
   return parts.map((p) => p.replace(/[^a-zA-Z0-9_.-]/g, "-")).join("_").slice(0, 200);
 }
 
+type LabelFields = Pick<RuntimeContainer, "podUid" | "podNamespace" | "podName" | "name" | "kind" | "attempt" | "hash">;
+
+/** What a container's labels say about it (the same in a list entry and in an inspect). */
+function fromLabels(l: Record<string, string>): LabelFields {
+  return {
+    podUid: l[LABELS.podUid]!,
+    podNamespace: l[LABELS.podNamespace] ?? "",
+    podName: l[LABELS.podName] ?? "",
+    name: l[LABELS.containerName] ?? "",
+    kind: (l[LABELS.kind] as RuntimeContainer["kind"]) ?? "app",
+    attempt: Number(l[LABELS.attempt] ?? 0),
+    hash: l[LABELS.hash] ?? "",
+  };
+}
+
 function time(t: string | undefined): string | undefined {
   if (!t || t.startsWith("0001-01-01")) return undefined;
   // Docker gives nanoseconds; the API's times are RFC 3339 seconds.
@@ -121,13 +136,7 @@ export class DockerRuntime implements ContainerRuntime {
       if (!l[LABELS.podUid]) continue;
       out.push({
         id: c.Id,
-        podUid: l[LABELS.podUid]!,
-        podNamespace: l[LABELS.podNamespace] ?? "",
-        podName: l[LABELS.podName] ?? "",
-        name: l[LABELS.containerName] ?? "",
-        kind: (l[LABELS.kind] as RuntimeContainer["kind"]) ?? "app",
-        attempt: Number(l[LABELS.attempt] ?? 0),
-        hash: l[LABELS.hash] ?? "",
+        ...fromLabels(l),
         image: c.Image,
         imageID: c.ImageID,
         state: c.State === "running" || c.State === "paused" ? "running" : c.State === "created" ? "created" : c.State === "exited" || c.State === "dead" ? "exited" : "unknown",
@@ -166,13 +175,7 @@ export class DockerRuntime implements ContainerRuntime {
     const networks = Object.values(i.NetworkSettings.Networks ?? {});
     const rc: RuntimeContainer = {
       id: i.Id,
-      podUid: l[LABELS.podUid]!,
-      podNamespace: l[LABELS.podNamespace] ?? "",
-      podName: l[LABELS.podName] ?? "",
-      name: l[LABELS.containerName] ?? "",
-      kind: (l[LABELS.kind] as RuntimeContainer["kind"]) ?? "app",
-      attempt: Number(l[LABELS.attempt] ?? 0),
-      hash: l[LABELS.hash] ?? "",
+      ...fromLabels(l),
       image: i.Config.Image,
       imageID: i.Image,
       state,
