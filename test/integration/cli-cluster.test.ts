@@ -10,10 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EtcdClient } from "../../src/client/etcd-client.js";
+import { killAndWait, PINCTL, PINSETTER, sleep, until as untilShared } from "../lib/cluster-processes.js";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
-const PINCTL = join(ROOT, "dist", "src", "cli", "pinctl.js");
 
 const hosts = ["127.0.0.81", "127.0.0.82", "127.0.0.83", "127.0.0.84"];
 const masters = hosts.map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 7301, clientPort: 2479, apiPort: 6543 }));
@@ -49,15 +47,8 @@ function spawnTracked(args: string[]): ChildProcess {
   return child;
 }
 
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// The probes here only fail by a real fault, which should fail the test at once.
+const until = <T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000) => untilShared(what, probe, timeoutMs, { failFast: true });
 
 interface StatusView {
   leader: string | null;
@@ -93,13 +84,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGINT")
 }
 
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGKILL");
-      await exited;
-    }
-  }
+  for (const c of children.splice(0)) await killAndWait(c);
   // `up` children are in their own processes: make sure none outlives the test.
   spawnSync("pkill", ["-9", "-f", `--config ${dir}`]);
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -176,7 +161,7 @@ describe("pinsetter up and pinctl", () => {
       return ((await res.json()) as { voters: string[] }).voters;
     };
     const deadline = Date.now() + 20_000;
-    while ((await votersOf()).length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await votersOf()).length < 4 && Date.now() < deadline) await sleep(200);
     expect(await votersOf()).toEqual(["m1", "m2", "m3", "m4"]);
     // m4 serves the data it got through the snapshot.
     const onM4 = spawnSync(process.execPath, [PINCTL, "--server", `http://${masters[3]!.host}:2479`, "--token", "cli-test-token", "kv", "get", "/grow/0", "--serializable"], { encoding: "utf8" });
