@@ -20,7 +20,7 @@ let cluster: ClusterProcesses | null = null;
 let config = "";
 let client: KubeClient;
 
-const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) => untilEvery(what, probe, timeoutMs, 250);
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) => untilEvery(what, probe, timeoutMs, { everyMs: 250 });
 
 beforeAll(async () => {
   cluster = new ClusterProcesses("hpa-hollow-it-", {
