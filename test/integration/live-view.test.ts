@@ -6,7 +6,7 @@
 // it back; `q` stops every process of the cluster.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,9 +59,17 @@ async function until(what: string, probe: () => boolean | Promise<boolean>, time
   }
 }
 
+/** The cluster's node processes (up, masters, nodes); not tmux, whose command line names the config too. */
 function clusterProcesses(): string[] {
   const r = spawnSync("pgrep", ["-f", config], { encoding: "utf8" });
-  return r.stdout.split("\n").filter(Boolean);
+  return r.stdout.split("\n").filter((pid) => {
+    if (!pid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "tmux: server";
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 describe.skipIf(!hasTmux)("the live view in pinsetter up", () => {
