@@ -122,6 +122,10 @@ const SCHEMAS: Record<string, Schema> = {
   RollingUpdateDeployment: s("1 maxUnavailable ios; 2 maxSurge ios"),
   ReplicaSet: s("1 metadata ObjectMeta; 2 spec ReplicaSetSpec"),
   ReplicaSetSpec: s("1 replicas i!; 2 selector LabelSelector; 3 template PodTemplateSpec; 4 minReadySeconds i"),
+  // autoscaling/v1, as `kubectl autoscale` sends it.
+  HorizontalPodAutoscaler: s("1 metadata ObjectMeta; 2 spec HorizontalPodAutoscalerSpecV1"),
+  HorizontalPodAutoscalerSpecV1: s("1 scaleTargetRef CrossVersionObjectReference; 2 minReplicas i!; 3 maxReplicas i!; 4 targetCPUUtilizationPercentage i!"),
+  CrossVersionObjectReference: s("1 kind s; 2 name s; 3 apiVersion s"),
 };
 
 const str = (b: Buffer | undefined) => (b ?? Buffer.alloc(0)).toString("utf8");
@@ -209,7 +213,8 @@ export function decodeProtobufBody(buf: Buffer): Record<string, unknown> {
   const apiVersion = str(typeMeta.find((f) => f.num === 1)?.bytes);
   const kind = str(typeMeta.find((f) => f.num === 2)?.bytes);
   const raw = envelope.find((f) => f.num === 2)?.bytes ?? Buffer.alloc(0);
-  if (!SCHEMAS[kind] || !["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "ReplicaSet"].includes(kind)) {
+  const mapped = ["Namespace", "ConfigMap", "Secret", "Service", "Pod", "Deployment", "ReplicaSet"].includes(kind) || (kind === "HorizontalPodAutoscaler" && apiVersion === "autoscaling/v1");
+  if (!SCHEMAS[kind] || !mapped) {
     throw errors.unsupportedMediaType(`${PROTOBUF_TYPE} for ${kind || "an unnamed kind"} (send JSON)`);
   }
   try {

@@ -130,6 +130,24 @@ export class ApiServer {
     writeBody(res, status.code, status.status, negotiate(req.headers.accept, false).kind === "yaml" ? { kind: "yaml" } : { kind: "json" });
   }
 
+  /**
+   * Built-in groups with the extensions' groups merged in: an extension may
+   * serve another version of a built-in group (autoscaling/v1 beside v2);
+   * the built-in preferred version stays preferred.
+   */
+  private mergeGroups(builtIn: ApiExtension["group"][]): ApiExtension["group"][] {
+    const groups = builtIn.map((g) => ({ ...g, versions: [...g.versions] }));
+    for (const ext of this.opts.extensions ?? []) {
+      const same = groups.find((g) => g.name === ext.group.name);
+      if (!same) {
+        groups.push(ext.group);
+        continue;
+      }
+      for (const v of ext.group.versions) if (!same.versions.some((x) => x.version === v.version)) same.versions.push(v);
+    }
+    return groups;
+  }
+
   private authenticated(req: IncomingMessage): boolean {
     const token = this.opts.token;
     if (token === null) return true;
@@ -177,16 +195,16 @@ export class ApiServer {
     if (path === "/version") return writeBody(res, 200, versionInfo(), fmt);
     if (path === "/api") return writeBody(res, 200, apiVersions(`${this.opts.host}:${this.opts.port}`), fmt);
     if (path === "/apis") {
-      const list = apiGroupList() as { groups: unknown[] };
-      return writeBody(res, 200, { ...list, groups: [...list.groups, ...(this.opts.extensions ?? []).map((e) => e.group)] }, fmt);
+      const list = apiGroupList() as { groups: ApiExtension["group"][] };
+      return writeBody(res, 200, { ...list, groups: this.mergeGroups(list.groups) }, fmt);
     }
     if (parts[0] === "api" && parts.length === 2) {
       const list = resourceList("", parts[1]!);
       if (list) return writeBody(res, 200, list, fmt);
     }
     if (parts[0] === "apis" && parts.length === 2) {
-      const g = apiGroup(parts[1]!);
-      if (g) return writeBody(res, 200, g, fmt);
+      const g = apiGroup(parts[1]!) as (ApiExtension["group"] & { kind: string; apiVersion: string }) | null;
+      if (g) return writeBody(res, 200, { ...g, ...this.mergeGroups([g])[0] }, fmt);
     }
     if (parts[0] === "apis" && parts.length === 3) {
       const list = resourceList(parts[1]!, parts[2]!);

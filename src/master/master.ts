@@ -25,6 +25,7 @@ import { decideBootstrap } from "./join.js";
 import { checkBearer, sendJson } from "./http.js";
 import { LearnerPromoter } from "./learner-promoter.js";
 import { ApiServer } from "../apiserver/server.js";
+import { createHpaV1Handler, HPA_V1_GROUP } from "../apiserver/hpa-v1.js";
 import { KubeClient } from "../client/kube-client.js";
 import { createMetricsHandler, METRICS_API_GROUP } from "../metrics/api.js";
 import { MetricsScraper } from "../metrics/scraper.js";
@@ -174,7 +175,10 @@ export class Master {
     master.localClient = localClient;
     // The Kubernetes-shaped API (src/apiserver) on the apiPort, served by every master.
     master.apiServer = await ApiServer.start({
-      extensions: [{ group: METRICS_API_GROUP, handle: createMetricsHandler(scraper, localClient) }],
+      extensions: [
+        { group: METRICS_API_GROUP, handle: createMetricsHandler(scraper, localClient) },
+        { group: HPA_V1_GROUP, handle: createHpaV1Handler(localClient) },
+      ],
       kv,
       host: self.host,
       port: self.apiPort,

@@ -111,4 +111,40 @@ describe("HPA on hollow nodes", () => {
     expect(rescales.some((m) => m.startsWith("New size: 4"))).toBe(true);
     expect(rescales.some((m) => m.startsWith("New size: 1"))).toBe(true);
   }, 200_000);
+
+  it("serves autoscaling/v1 beside v2, so a stock `kubectl autoscale` creates an HPA the controller runs", async () => {
+    const kubectl = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
+    if (kubectl.status !== 0) {
+      // Without the binary, drive the v1 API as kubectl would (JSON instead of protobuf).
+      process.stderr.write("kubectl not found: creating the v1 HPA over HTTP instead\n");
+    }
+    await client.create("deployments", { ...deployment("10m"), metadata: { name: "v1app", namespace: "default" }, spec: { ...deployment("10m").spec, selector: { matchLabels: { app: "v1app" } }, template: { ...deployment("10m").spec.template, metadata: { labels: { app: "v1app" }, annotations: { [CPU]: "10m" } } } } });
+    if (kubectl.status === 0) {
+      const kc = join(cluster!.dir, "kubeconfig");
+      const made = spawnSync(process.execPath, [PINCTL, "--config", config, "config", "kubeconfig"], { encoding: "utf8" });
+      expect(made.status, made.stderr).toBe(0);
+      (await import("node:fs")).writeFileSync(kc, made.stdout);
+      const r = spawnSync("kubectl", ["--kubeconfig", kc, "autoscale", "deployment", "v1app", "--min=1", "--max=3", "--cpu-percent=70"], { encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain("horizontalpodautoscaler.autoscaling/v1app autoscaled");
+    } else {
+      await client.json("POST", "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers", {
+        apiVersion: "autoscaling/v1",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "v1app" },
+        spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "v1app" }, minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 70 },
+      });
+    }
+    // Stored as v2 with the cpu target; the controller reports on it; v1 reads show the v1 fields.
+    const stored = await client.get<HorizontalPodAutoscaler>("horizontalpodautoscalers", "default", "v1app");
+    expect(stored.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]);
+    await until("the v1 HPA active", async () => (await client.get<HorizontalPodAutoscaler>("horizontalpodautoscalers", "default", "v1app")).status?.conditions?.some((c) => c.type === "ScalingActive" && c.status === "True"), 30_000);
+    const v1 = await client.json<{ apiVersion: string; spec: { targetCPUUtilizationPercentage?: number }; status?: { currentCPUUtilizationPercentage?: number } }>(
+      "GET",
+      "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/v1app",
+    );
+    expect(v1.apiVersion).toBe("autoscaling/v1");
+    expect(v1.spec.targetCPUUtilizationPercentage).toBe(70);
+    expect(v1.status?.currentCPUUtilizationPercentage).toBeGreaterThanOrEqual(0);
+  }, 90_000);
 });
