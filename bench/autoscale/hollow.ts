@@ -13,9 +13,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Deployment, HorizontalPodAutoscaler, Node } from "../../src/api/types.js";
+import type { Deployment, HorizontalPodAutoscaler } from "../../src/api/types.js";
 import { KubeClient } from "../../src/client/kube-client.js";
 import { fetchMasterStatus } from "../../src/client/master-status.js";
+import { apiServers, mastersOn, readyNodeNames, sleep, until } from "../../test/lib/cluster-processes.js";
 
 const ROOT = join(import.meta.dirname, "..", "..", "..");
 const PINSETTER = join(ROOT, "dist", "src", "cli", "pinsetter.js");
@@ -28,23 +29,8 @@ const arg = (name: string, dflt: number): number => {
 const NODES = arg("nodes", 100);
 const PODS = arg("pods", 1000);
 const SCRAPE = arg("scrape", 2);
-const masters = ["127.0.0.241", "127.0.0.242", "127.0.0.243"].map((host, i) => ({ name: `m${i + 1}`, host, raftPort: 8101, clientPort: 3179, apiPort: 7243 }));
+const masters = mastersOn(["127.0.0.241", "127.0.0.242", "127.0.0.243"], { raftPort: 8101, clientPort: 3179, apiPort: 7243 });
 const children: ChildProcess[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 function deployment(name: string, replicas: number, cpu: string): Deployment {
   return {
@@ -79,12 +65,12 @@ async function main(): Promise<void> {
     const c = spawn(process.execPath, [PINSETTER, "--config", config, ...args], { stdio: "ignore" });
     children.push(c);
   };
-  const client = new KubeClient({ servers: masters.map((m) => `http://${m.host}:${m.apiPort}`), token: TOKEN, timeoutMs: 30_000 });
+  const client = new KubeClient({ servers: apiServers(masters), token: TOKEN, timeoutMs: 30_000 });
   try {
     for (const m of masters) spawnTracked(["master", "--name", m.name, "--log-file", join(dir, `${m.name}.log`)]);
     await until("the API", async () => client.get("namespaces", undefined, "default"), 60_000);
     spawnTracked(["node", "--hollow", String(NODES), "--prefix", "h", "--port-base", "26000", "--sim-start-delay-ms", "50", "--log-file", join(dir, "hollow.log")]);
-    await until(`${NODES} ready nodes`, async () => (await client.listAll<Node>("nodes")).items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length >= NODES, 300_000);
+    await until(`${NODES} ready nodes`, async () => (await readyNodeNames(client)).length >= NODES, 300_000);
     const rssNoPods = await rssMiB();
 
     const groups = Math.max(1, Math.round(PODS / 100));
