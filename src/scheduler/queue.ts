@@ -6,6 +6,7 @@
 // unschedulable set, so the event is never lost.
 
 import type { PodInfo } from "./types.js";
+import { BinaryHeap } from "../lib/binary-heap.js";
 
 export interface QueueOptions {
   initialBackoffMs?: number;
@@ -29,7 +30,7 @@ interface Entry {
 
 export class SchedulingQueue {
   private readonly entries = new Map<string, Entry>();
-  private readonly active: Entry[] = [];
+  private readonly active = new BinaryHeap<Entry>(before);
   private readonly activeSet = new Set<Entry>();
   private readonly backoff = new Set<string>();
   private readonly unschedulable = new Set<string>();
@@ -86,8 +87,8 @@ export class SchedulingQueue {
   }
 
   popNow(): PodInfo | null {
-    while (this.active.length > 0) {
-      const e = heapPop(this.active);
+    while (this.active.size > 0) {
+      const e = this.active.pop()!;
       if (!this.activeSet.delete(e)) continue; // deleted meanwhile
       this.inFlight.add(e.pi.key);
       this.cycle++;
@@ -212,11 +213,11 @@ export class SchedulingQueue {
       return;
     }
     this.activeSet.add(e);
-    heapPush(this.active, e);
+    this.active.push(e);
   }
 }
 
-// Binary heap: higher priority first, then earlier arrival.
+// The active queue's order: higher priority first, then earlier arrival.
 function before(a: Entry, b: Entry): boolean {
   const pa = a.pi.pod.spec.priority ?? 0;
   const pb = b.pi.pod.spec.priority ?? 0;
@@ -224,33 +225,3 @@ function before(a: Entry, b: Entry): boolean {
   return a.seq < b.seq;
 }
 
-function heapPush(h: Entry[], e: Entry): void {
-  h.push(e);
-  let i = h.length - 1;
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!before(h[i]!, h[p]!)) break;
-    [h[i], h[p]] = [h[p]!, h[i]!];
-    i = p;
-  }
-}
-
-function heapPop(h: Entry[]): Entry {
-  const top = h[0]!;
-  const last = h.pop()!;
-  if (h.length > 0) {
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && before(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
-  }
-  return top;
-}

@@ -5,6 +5,7 @@
 // microtasks), which is what a real event loop guarantees too.
 
 import type { DriverClock, TimerHandle } from "../../raft/node.js";
+import { BinaryHeap } from "../../src/lib/binary-heap.js";
 
 interface Timer {
   id: number;
@@ -21,7 +22,8 @@ export class VirtualClock implements DriverClock {
   private t = 0;
   private seq = 0;
   private nextId = 1;
-  private readonly heap: Timer[] = [];
+  /** Timers by (at, seq). */
+  private readonly heap = new BinaryHeap<Timer>(before);
   private readonly cancelled = new Set<number>();
   /** Events run so far. */
   events = 0;
@@ -53,8 +55,8 @@ export class VirtualClock implements DriverClock {
   /** Runs events in order until virtual time `until` (or until `stop` says so, checked between events). */
   async runUntil(until: number, stop: () => boolean = () => false): Promise<void> {
     await settle();
-    while (this.heap.length > 0 && this.heap[0]!.at <= until && !stop()) {
-      const timer = this.pop();
+    while (this.heap.size > 0 && this.heap.peek()!.at <= until && !stop()) {
+      const timer = this.heap.pop()!;
       if (this.cancelled.has(timer.id)) {
         if (timer.every === null) this.cancelled.delete(timer.id);
         continue;
@@ -63,7 +65,7 @@ export class VirtualClock implements DriverClock {
       if (timer.every !== null) {
         timer.at = this.t + timer.every;
         timer.seq = this.seq++;
-        this.insert(timer);
+        this.heap.push(timer);
       }
       this.events++;
       timer.fn();
@@ -74,43 +76,10 @@ export class VirtualClock implements DriverClock {
 
   private push(fn: () => void, delay: number, every: number | null): number {
     const timer: Timer = { id: this.nextId++, at: this.t + delay, seq: this.seq++, fn, every };
-    this.insert(timer);
+    this.heap.push(timer);
     return timer.id;
   }
 
-  // A binary min-heap on (at, seq).
-  private insert(timer: Timer): void {
-    const h = this.heap;
-    h.push(timer);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  private pop(): Timer {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
 }
 
 function before(a: Timer, b: Timer): boolean {

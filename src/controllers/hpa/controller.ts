@@ -62,11 +62,10 @@ export function startHpaController(opts: HpaControllerOptions): { stop(): Promis
   });
   hpas.addHandlers({
     onAdd: (o) => controller.enqueue(objectKey(o)),
+    // Our own status writes come back here too; only spec changes need an
+    // immediate look (the sync period covers the rest).
     onUpdate: (a, b) => {
-      if (a.metadata.generation !== b.metadata.generation || a.metadata.resourceVersion !== b.metadata.resourceVersion) {
-        // Status writes of our own come back here too; only spec changes need an immediate look.
-        if (a.metadata.generation !== b.metadata.generation) controller.enqueue(objectKey(b));
-      }
+      if (a.metadata.generation !== b.metadata.generation) controller.enqueue(objectKey(b));
     },
     onDelete: (o) => controller.enqueue(objectKey(o)),
   });
